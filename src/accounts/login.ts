@@ -1,0 +1,43 @@
+// Password login with brute-force protection (OWASP ASVS V2.2): failures are counted per ID number
+// (keyed by its blind index, so unknown numbers lock too and the lock says nothing about existence)
+// and per client IP. An attempt reserves its slot *before* the password is checked, so parallel
+// attempts cannot slip past the limit: at most maxFailures verifications per lock window.
+import type { Counters } from '../store/counters.ts';
+import type { Account, Accounts } from './accounts.ts';
+import type { Passwords } from './passwords.ts';
+import { MAX_PASSWORD_LENGTH } from './passwords.ts';
+
+export type LoginFailure = 'invalid_credentials' | 'locked' | 'ip_throttled' | 'disabled';
+export type LoginResult = { ok: true; account: Account } | { ok: false; reason: LoginFailure; lockedNow?: boolean; accountId?: string };
+
+export interface LoginPolicy { maxFailures: number; lockSeconds: number; ipMaxFailures: number }
+
+export function createLogin(deps: { accounts: Accounts; passwords: Passwords; counters: Counters; policy: LoginPolicy }) {
+  const { accounts, passwords, counters, policy } = deps;
+  const numberKey = (index: string) => `login:number:${index}`;
+  const ipKey = (ip: string) => `login:ip:${ip}`;
+
+  return {
+    async authenticate(idNumber: string, password: string, ip: string): Promise<LoginResult> {
+      if ((await counters.get(ipKey(ip))) >= policy.ipMaxFailures) return { ok: false, reason: 'ip_throttled' };
+      const index = accounts.indexOf(idNumber);
+      const attempt = await counters.hit(numberKey(index), policy.lockSeconds, policy.maxFailures);
+      if (attempt > policy.maxFailures) return { ok: false, reason: 'locked' };
+
+      const account = await accounts.findByIndex(index);
+      const matches = password.length <= MAX_PASSWORD_LENGTH && (await passwords.verify(account?.passwordHash ?? null, password));
+      if (account && matches) {
+        await counters.reset(numberKey(index));
+        if (account.status !== 'active') return { ok: false, reason: 'disabled', accountId: account.id };
+        if (passwords.needsRehash(account.passwordHash!)) {
+          await accounts.updatePasswordHash(account.id, await passwords.hash(password));
+        }
+        return { ok: true, account };
+      }
+      await counters.hit(ipKey(ip), policy.lockSeconds, policy.ipMaxFailures);
+      const lockedNow = attempt === policy.maxFailures;
+      return { ok: false, reason: lockedNow ? 'locked' : 'invalid_credentials', lockedNow, accountId: account?.id };
+    },
+  };
+}
+export type Login = ReturnType<typeof createLogin>;

@@ -1,0 +1,208 @@
+// Page strings in Simplified Chinese (the default) and English.
+//
+// Strings are plain text. `{client}`, `{department}` and `{status}` are
+// placeholders the views fill in after escaping; nothing here is HTML.
+
+export type Lang = 'zh-CN' | 'en';
+
+export const LANGS: readonly Lang[] = ['zh-CN', 'en'];
+
+// A header longer than this is not a browser's; read only its start rather
+// than spend time on it.
+const MAX_ACCEPT_LANGUAGE = 512;
+
+function langOfTag(tag: string): Lang | undefined {
+  const primary = tag.trim().toLowerCase().split('-')[0];
+  if (primary === 'zh') return 'zh-CN';
+  if (primary === 'en') return 'en';
+  return undefined;
+}
+
+// RFC 9110 §12.5.4: `Accept-Language: tag;q=0.8, …`; q absent means 1, q=0
+// means "not acceptable". Traditional-Chinese tags (zh-TW, zh-HK, zh-Hant)
+// still map to zh-CN: a Chinese reader is better served by Simplified
+// Chinese than by English.
+function fromAcceptLanguage(header: string): Lang | undefined {
+  let best: { lang: Lang; q: number } | undefined;
+  for (const part of header.slice(0, MAX_ACCEPT_LANGUAGE).split(',')) {
+    const [tag = '', ...params] = part.split(';');
+    const lang = langOfTag(tag);
+    if (!lang) continue;
+    let q = 1;
+    for (const param of params) {
+      const [key, value] = param.split('=').map((s) => s.trim());
+      if (key?.toLowerCase() !== 'q') continue;
+      q = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(value ?? '') ? Number(value) : 0;
+    }
+    // Ties keep the earlier entry: the browser listed it first.
+    if (q > 0 && (!best || q > best.q)) best = { lang, q };
+  }
+  return best?.lang;
+}
+
+/** `?lang=` wins when it names a language we have; then Accept-Language; then Chinese. */
+export function pickLanguage(acceptLanguage: string | undefined, override?: string | null): Lang {
+  const chosen = override ? langOfTag(override.slice(0, 35)) : undefined;
+  return chosen ?? fromAcceptLanguage(acceptLanguage ?? '') ?? 'zh-CN';
+}
+
+/** The other language: what the language switch link offers. */
+export function otherLanguage(lang: Lang): Lang {
+  return lang === 'zh-CN' ? 'en' : 'zh-CN';
+}
+
+const zhCN = {
+  siteName: '一号 · 统一身份认证',
+  skipToContent: '跳到主要内容',
+  // Names the other language, in that language: the link's only text.
+  switchLanguage: 'English',
+  privacy: '我们不会向未经您同意的应用提供您的身份证号码。',
+  errorTitlePrefix: '错误：',
+  errorSummaryTitle: '请检查以下问题',
+
+  loginTitle: '登录',
+  loginHeading: '登录一号通办',
+  loginContinueTo: '登录后将继续前往 {client}',
+  idNumberLabel: '身份证号码',
+  idNumberHint: '18 位，最后一位可能是字母 X',
+  passwordLabel: '密码',
+  signIn: '登录',
+
+  idNumberRequired: '请输入身份证号码',
+  idNumberInvalid: '请输入 18 位身份证号码，最后一位可以是数字或字母 X',
+  idNumberChecksum: '身份证号码有误，请逐位核对',
+  passwordRequired: '请输入密码',
+  wrongCredentials: '身份证号码或密码不正确，请重新输入',
+  accountLocked: '该账户已被暂时锁定，请稍后再试或联系客服',
+  tooManyAttempts: '尝试次数过多，请稍后再试',
+  formExpired: '页面已过期，请重新提交',
+
+  consentTitle: '授权确认',
+  consentHeading: '{client} 请求获取您的信息',
+  consentDepartment: '提供方：{department}',
+  consentIntro: '同意后，该应用将获得：',
+  sensitiveBadge: '敏感信息',
+  sensitiveWarning: '该应用请求您的完整身份证号码。身份证号码属于敏感个人信息，请确认您信任该应用后再同意。',
+  consentNote: '只有在您同意后，该应用才能获得以上信息。',
+  allow: '同意',
+  cancel: '不同意',
+  claimOther: '其他信息：{claim}',
+
+  logoutTitle: '退出登录',
+  logoutHeading: '是否退出登录？',
+  logoutFromClient: '您正在从 {client} 退出。',
+  logoutExplain: '退出后，您在所有使用一号登录的应用中都将退出。',
+  logoutYes: '退出登录',
+  logoutNo: '保持登录',
+
+  signedOutTitle: '您已退出登录',
+  signedOutMessage: '您已安全退出一号账户。为保护您的信息，在公共设备上使用后请关闭浏览器。',
+  errorTitle: '出现问题',
+  errorMessage: '抱歉，出现了问题。请返回应用重新开始。',
+  notFoundTitle: '找不到该页面',
+  notFoundMessage: '请检查网址是否正确，或返回应用重新开始。',
+  expiredTitle: '页面已过期',
+  expiredMessage: '为了您的安全，登录页面会在一段时间后失效。请返回应用重新登录。',
+  accessDeniedTitle: '未获授权',
+  accessDeniedMessage: '您已拒绝该应用获取您的信息。',
+  statusLabel: '错误代码：{status}',
+} as const;
+
+export type Messages = Record<keyof typeof zhCN, string>;
+
+const en: Messages = {
+  siteName: 'Yihao · Unified Identity',
+  skipToContent: 'Skip to main content',
+  switchLanguage: '中文',
+  privacy: 'We never give your ID number to an app without your permission.',
+  errorTitlePrefix: 'Error: ',
+  errorSummaryTitle: 'There is a problem',
+
+  loginTitle: 'Sign in',
+  loginHeading: 'Sign in to Yihao',
+  loginContinueTo: 'to continue to {client}',
+  idNumberLabel: 'National ID number',
+  idNumberHint: '18 characters; the last one may be the letter X',
+  passwordLabel: 'Password',
+  signIn: 'Sign in',
+
+  idNumberRequired: 'Enter your ID number',
+  idNumberInvalid: 'Enter your 18-character ID number; the last character can be a digit or the letter X',
+  idNumberChecksum: 'This ID number is not valid. Check each digit',
+  passwordRequired: 'Enter your password',
+  wrongCredentials: 'The ID number or password is not correct. Try again',
+  accountLocked: 'This account is locked for now. Try again later or contact the help desk',
+  tooManyAttempts: 'Too many attempts. Try again later',
+  formExpired: 'This page has expired. Submit it again',
+
+  consentTitle: 'Allow access',
+  consentHeading: '{client} wants to use your information',
+  consentDepartment: 'Provided by {department}',
+  consentIntro: 'If you allow it, this app will get:',
+  sensitiveBadge: 'Sensitive',
+  sensitiveWarning:
+    'This app is asking for your full ID number. Your ID number is sensitive personal information: only allow this if you trust the app.',
+  consentNote: 'The app gets this information only if you allow it.',
+  allow: 'Allow',
+  cancel: 'Cancel',
+  claimOther: 'Other information: {claim}',
+
+  logoutTitle: 'Sign out',
+  logoutHeading: 'Do you want to sign out?',
+  logoutFromClient: 'You are signing out of {client}.',
+  logoutExplain: 'You will be signed out of every app you signed in to with Yihao.',
+  logoutYes: 'Sign out',
+  logoutNo: 'Stay signed in',
+
+  signedOutTitle: 'You are signed out',
+  signedOutMessage:
+    'You have signed out of Yihao. If you are using a shared device, close the browser to protect your information.',
+  errorTitle: 'Something went wrong',
+  errorMessage: 'Sorry, something went wrong. Go back to the app and start again.',
+  notFoundTitle: 'Page not found',
+  notFoundMessage: 'Check the web address, or go back to the app and start again.',
+  expiredTitle: 'This page has expired',
+  expiredMessage: 'For your security, sign-in pages expire after a while. Go back to the app and sign in again.',
+  accessDeniedTitle: 'Access not allowed',
+  accessDeniedMessage: 'You did not allow the app to use your information.',
+  statusLabel: 'Error code: {status}',
+};
+
+export const MESSAGES: Record<Lang, Messages> = { 'zh-CN': zhCN, en };
+
+export function t(lang: Lang): (typeof MESSAGES)['zh-CN'] {
+  return MESSAGES[lang];
+}
+
+/** Claims and scopes whose release deserves a warning on the consent page. */
+export const SENSITIVE_CLAIMS: ReadonlySet<string> = new Set(['id_number']);
+
+const zhClaims = {
+  openid: '确认是您本人（应用会得到一个专属于它的账户编号，不是身份证号码）',
+  profile: '基本资料：姓名、性别、出生日期',
+  name: '姓名',
+  phone: '手机号码',
+  phone_number: '手机号码',
+  birthdate: '出生日期',
+  gender: '性别',
+  id_number: '身份证号码（完整号码）',
+  offline_access: '长期保持登录：即使您不在使用该应用，它也能继续获取以上信息',
+  acr: '您的登录方式和认证等级',
+  email: '电子邮箱地址',
+} as const;
+
+const enClaims: Record<keyof typeof zhClaims, string> = {
+  openid: 'Confirmation that it is you (the app gets an account number of its own, not your ID number)',
+  profile: 'Basic details: name, gender, date of birth',
+  name: 'Your name',
+  phone: 'Your mobile phone number',
+  phone_number: 'Your mobile phone number',
+  birthdate: 'Your date of birth',
+  gender: 'Your gender',
+  id_number: 'Your full national ID number',
+  offline_access: 'Stay signed in to this app: it can keep getting this information when you are not using it',
+  acr: 'How you signed in and how strongly',
+  email: 'Your email address',
+};
+
+export const CLAIM_LABELS: Record<Lang, Record<string, string>> = { 'zh-CN': zhClaims, en: enClaims };

@@ -1,0 +1,174 @@
+// Our login and consent pages, mounted on the provider's own Koa app.
+// Each route reads as its list of steps: load the interaction → check the form → act.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type Provider from 'oidc-provider';
+import type { Login } from '../accounts/login.ts';
+import type { Audit } from '../audit/audit.ts';
+import type { Logger } from '../log.ts';
+import { parseIdNumber, ID_NUMBER_MESSAGES } from '../identity/id-number.ts';
+import { readForm, BadForm } from '../http/form.ts';
+import { noStore, pageCsp } from '../http/security-headers.ts';
+import { pickLanguage, t, type Lang } from './i18n.ts';
+import { loginPage, consentPage, messagePage, STYLESHEET, STYLESHEET_PATH } from './views.ts';
+import { ACR_PASSWORD } from '../oidc/provider.ts';
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+export interface InteractionDeps { provider: Provider; login: Login; audit: Audit; log: Logger; csrfKey: string }
+
+const ROUTE = /^\/interaction\/([\w-]{1,64})(?:\/(login|confirm|abort))?$/;
+
+export function interactionRoutes(deps: InteractionDeps) {
+  const { provider, login, audit, log } = deps;
+
+  const csrfFor = (uid: string) => createHmac('sha256', deps.csrfKey).update(`csrf:${uid}`).digest('base64url');
+  const csrfValid = (uid: string, token: string | null) => {
+    const expected = Buffer.from(csrfFor(uid));
+    const given = Buffer.from(token ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+
+  const langOf = (ctx: Context): Lang => pickLanguage(ctx.get('accept-language'), ctx.query.lang as string | undefined);
+  const langSwitch = (ctx: Context, lang: Lang) => `${ctx.path.replace(/\/(login|confirm|abort)$/, '')}?lang=${lang === 'en' ? 'zh-CN' : 'en'}`;
+
+  async function clientInfo(details: Details) {
+    const client = await provider.Client.find(String(details.params.client_id));
+    const origins = [...new Set((client?.redirectUris ?? []).map((u) => new URL(u).origin))];
+    const extras = client as unknown as { department?: string; first_party?: boolean } | undefined;
+    return { name: client?.clientName ?? String(details.params.client_id), department: extras?.department, firstParty: extras?.first_party === true, origins };
+  }
+
+  function render(ctx: Context, status: number, html: string, formOrigins: string[] = []) {
+    noStore(ctx);
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Content-Security-Policy', pageCsp(formOrigins));
+    ctx.body = html;
+  }
+
+  async function showLogin(ctx: Context, details: Details, status = 200, form?: { idNumber?: string; errors: Record<string, string> }) {
+    const lang = langOf(ctx);
+    const client = await clientInfo(details);
+    render(ctx, status, loginPage({
+      lang, action: `/interaction/${details.uid}/login`, csrfToken: csrfFor(details.uid), clientName: client.name,
+      idNumber: form?.idNumber, errors: form?.errors, langSwitchHref: langSwitch(ctx, lang),
+    }), client.origins);
+  }
+
+  async function showConsent(ctx: Context, details: Details) {
+    const lang = langOf(ctx);
+    const client = await clientInfo(details);
+    // First-party department apps never show consent, even when the app asks (prompt=consent,
+    // which OIDC Core §11 requires for offline_access).
+    if (client.firstParty) return submitConsent(ctx, details);
+    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    const claims = [...(missing.missingOIDCScope ?? []).filter((s) => s !== 'openid'), ...(missing.missingOIDCClaims ?? [])];
+    render(ctx, 200, consentPage({
+      lang, action: `/interaction/${details.uid}/confirm`, cancelAction: `/interaction/${details.uid}/abort`,
+      csrfToken: csrfFor(details.uid), clientName: client.name, department: client.department, claims, langSwitchHref: langSwitch(ctx, lang),
+    }), client.origins);
+  }
+
+  async function submitLogin(ctx: Context, details: Details, form: URLSearchParams) {
+    const lang = langOf(ctx);
+    const m = t(lang);
+    const rawNumber = form.get('id_number') ?? '';
+    const password = form.get('password') ?? '';
+    const errors: Record<string, string> = {};
+    const parsed = parseIdNumber(rawNumber);
+    if (!parsed.ok) errors.id_number = parsed.code === 'empty' ? m.idNumberRequired : ID_NUMBER_MESSAGES[lang][parsed.code];
+    if (!password) errors.password = m.passwordRequired;
+    if (!parsed.ok || !password) return showLogin(ctx, details, 400, { idNumber: rawNumber.slice(0, 32), errors });
+
+    const ip = ctx.ip;
+    const result = await login.authenticate(parsed.value.number, password, ip);
+    const common = { clientId: String(details.params.client_id), ip, userAgent: ctx.get('user-agent'), requestId: ctx.state.requestId as string };
+    if (!result.ok) {
+      await audit.record({ type: 'login.failure', outcome: 'failure', actor: result.accountId ?? null, ...common, details: { reason: result.reason } });
+      if (result.lockedNow) await audit.record({ type: 'account.locked', outcome: 'success', actor: result.accountId ?? null, ...common, details: { reason: 'too_many_failures' } });
+      const message = result.reason === 'locked' || result.reason === 'disabled' ? m.accountLocked
+        : result.reason === 'ip_throttled' ? m.tooManyAttempts : m.wrongCredentials;
+      const status = result.reason === 'invalid_credentials' ? 401 : 429;
+      return showLogin(ctx, details, status, { idNumber: parsed.value.number, errors: { form: message } });
+    }
+    await audit.record({ type: 'login.success', outcome: 'success', actor: result.account.id, ...common, details: { acr: ACR_PASSWORD, amr: ['pwd'] } });
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, {
+      login: { accountId: result.account.id, acr: ACR_PASSWORD, amr: ['pwd'], remember: false },
+    }, { mergeWithLastSubmission: false });
+    noStore(ctx);
+    ctx.redirect(redirectTo);
+  }
+
+  async function submitConsent(ctx: Context, details: Details) {
+    const { prompt, params, session } = details;
+    if (prompt.name !== 'consent' || !session) throw new BadForm('nothing to confirm');
+    const grant = details.grantId
+      ? (await provider.Grant.find(details.grantId))!
+      : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+    const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    await audit.record({ type: 'consent.given', outcome: 'success', actor: session.accountId, clientId: String(params.client_id), ip: ctx.ip, requestId: ctx.state.requestId as string, details: { scopes: missing.missingOIDCScope ?? [], claims: missing.missingOIDCClaims ?? [] } });
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    noStore(ctx);
+    ctx.redirect(redirectTo);
+  }
+
+  async function abort(ctx: Context, details: Details) {
+    await audit.record({ type: 'consent.denied', outcome: 'failure', actor: details.session?.accountId ?? null, clientId: String(details.params.client_id), ip: ctx.ip, requestId: ctx.state.requestId as string });
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
+    noStore(ctx);
+    ctx.redirect(redirectTo);
+  }
+
+  function showMessage(ctx: Context, status: number, kind: 'expired' | 'error' | 'notFound') {
+    const lang = langOf(ctx);
+    const m = t(lang);
+    const title = { expired: m.expiredTitle, error: m.errorTitle, notFound: m.notFoundTitle }[kind];
+    const message = { expired: m.expiredMessage, error: m.errorMessage, notFound: m.notFoundMessage }[kind];
+    render(ctx, status, messagePage({ lang, title, message, status }));
+  }
+
+  return async function routes(ctx: Context, next: Next) {
+    if (ctx.path === STYLESHEET_PATH && ctx.method === 'GET') {
+      ctx.type = 'text/css';
+      ctx.set('Cache-Control', 'public, max-age=86400');
+      ctx.body = STYLESHEET;
+      return;
+    }
+    const match = ROUTE.exec(ctx.path);
+    if (!match) return next();
+    const [, uid, action] = match;
+    let details: Details;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+      if (details.uid !== uid) throw new Error('interaction mismatch');
+    } catch {
+      return showMessage(ctx, 400, 'expired');
+    }
+    try {
+      if (!action && ctx.method === 'GET') {
+        return details.prompt.name === 'login' ? await showLogin(ctx, details) : await showConsent(ctx, details);
+      }
+      if (!action || ctx.method !== 'POST') return showMessage(ctx, 405, 'notFound');
+      const form = await readForm(ctx);
+      if (!csrfValid(uid!, form.get('csrf'))) {
+        const lang = langOf(ctx);
+        return details.prompt.name === 'login'
+          ? showLogin(ctx, details, 403, { errors: { form: t(lang).formExpired } })
+          : showMessage(ctx, 403, 'expired');
+      }
+      if (action === 'login' && details.prompt.name === 'login') return await submitLogin(ctx, details, form);
+      if (action === 'confirm') return await submitConsent(ctx, details);
+      if (action === 'abort') return await abort(ctx, details);
+      return showMessage(ctx, 400, 'expired');
+    } catch (err) {
+      if (err instanceof BadForm) return showMessage(ctx, err.status, 'error');
+      log.error('interaction failed', { err, path: ctx.path });
+      return showMessage(ctx, 500, 'error');
+    }
+  };
+}

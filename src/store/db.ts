@@ -1,0 +1,92 @@
+// The system of record behind one small interface: a pg Pool (PostgreSQL) or PGlite (embedded PostgreSQL).
+// Both speak the same SQL, so migrations and queries are written once.
+import { mkdir } from 'node:fs/promises';
+import pg from 'pg';
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs fn inside BEGIN … COMMIT on one connection; rolls back when fn throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs a script of several statements (migrations); no parameters. */
+  exec(sql: string): Promise<void>;
+  /** Runs fn while holding a session-level advisory lock on one connection. */
+  withAdvisoryLock<T>(key: number, fn: (conn: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// bigint (int8) and numeric come back as strings by default; counts and ids here fit in a JS number.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function createPostgresDb(connectionString: string, options: { max?: number } = {}): Db {
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  // An idle client that loses its server must not crash the process.
+  pool.on('error', () => {});
+  const wrap = (c: pg.PoolClient) => ({
+    query: async <R,>(sql: string, params?: unknown[]) => (await c.query(sql, params)).rows as R[],
+    exec: async (sql: string) => { await c.query(sql); },
+  });
+  return {
+    kind: 'postgres',
+    async query<R>(sql: string, params?: unknown[]) {
+      return (await pool.query(sql, params)).rows as R[];
+    },
+    async exec(sql) { await pool.query(sql); },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async withAdvisoryLock(key, fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [key]);
+        try {
+          return await fn(wrap(client));
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [key]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    async close() { await pool.end(); },
+  };
+}
+
+export async function createPgliteDb(dataDir: string): Promise<Db> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const lite = await PGlite.create(dataDir);
+  // PGlite is one connection: serialise transactions so concurrent requests cannot interleave inside one.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T,>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => {});
+    return run;
+  };
+  const query = async <R,>(sql: string, params?: unknown[]) => (await lite.query<R>(sql, params)).rows;
+  const exec = async (sql: string) => { await lite.exec(sql); };
+  return {
+    kind: 'pglite',
+    query: (sql, params) => serial(() => query(sql, params)),
+    exec: (sql) => serial(() => exec(sql)),
+    transaction: (fn) => serial(() => lite.transaction((tx) => fn({
+      query: async <R,>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows,
+    }))),
+    withAdvisoryLock: (_key, fn) => serial(() => fn({ query, exec })),
+    close: () => lite.close(),
+  };
+}

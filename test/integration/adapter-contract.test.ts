@@ -1,0 +1,179 @@
+// One contract for every oidc-provider storage backend: Redis, PostgreSQL and PGlite.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { errors, type AdapterFactory } from 'oidc-provider';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDbAdapter, startSweeper } from '../../src/oidc/adapter-db.ts';
+import { createRedisAdapter } from '../../src/oidc/adapter-redis.ts';
+import { createPgliteDb, createPostgresDb, type Db } from '../../src/store/db.ts';
+import { migrate } from '../../src/store/migrate.ts';
+import { createDatabase } from '../support/servers.ts';
+
+interface Backend { factory: AdapterFactory; db?: Db; close(): Promise<void> }
+
+async function onDb(open: () => Promise<Db>, cleanup = async () => {}): Promise<Backend> {
+  const db = await open();
+  await migrate(db);
+  return { factory: createDbAdapter(db), db, close: async () => { await db.close(); await cleanup(); } };
+}
+
+const backends: [string, () => Promise<Backend>][] = [
+  ['redis', async () => {
+    const redis = new Redis(inject('redisUrl'));
+    return { factory: createRedisAdapter(redis, `test:${randomUUID()}:`), close: async () => { await redis.quit(); } };
+  }],
+  ['postgres', async () => {
+    const url = await createDatabase(inject('postgresUrl'), 'adapter_contract');
+    return onDb(async () => createPostgresDb(url));
+  }],
+  ['pglite', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'yihao-pglite-'));
+    return onDb(() => createPgliteDb(dir), () => rm(dir, { recursive: true, force: true }));
+  }],
+];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const now = () => Math.floor(Date.now() / 1000);
+
+describe.each(backends)('oidc adapter on %s', (_name, open) => {
+  let backend: Backend;
+  const adapter = (model: string) => backend.factory(model);
+  beforeAll(async () => { backend = await open(); });
+  afterAll(() => backend?.close());
+
+  it.concurrent('stores and finds a payload unchanged', async () => {
+    const id = randomUUID();
+    const payload = { jti: id, kind: 'AccessToken', accountId: '张三', amr: [], scope: 'openid', extra: { a: [1, { b: null }] }, exp: now() + 60 };
+    await adapter('AccessToken').upsert(id, payload, 60);
+    expect(await adapter('AccessToken').find(id)).toEqual(payload);
+    expect(await adapter('AccessToken').find(randomUUID())).toBeUndefined();
+    expect(await adapter('RefreshToken').find(id)).toBeUndefined(); // models do not share ids
+  });
+
+  it.concurrent('replaces a payload on a second upsert', async () => {
+    const id = randomUUID();
+    await adapter('Interaction').upsert(id, { jti: id, returnTo: '/a' }, 60);
+    await adapter('Interaction').upsert(id, { jti: id, returnTo: '/b' }, 60);
+    expect(await adapter('Interaction').find(id)).toEqual({ jti: id, returnTo: '/b' });
+  });
+
+  it.concurrent('forgets a record after expiresIn', async () => {
+    const id = randomUUID();
+    const uid = randomUUID();
+    await adapter('Session').upsert(id, { jti: id, uid }, 1);
+    expect(await adapter('Session').findByUid(uid)).toMatchObject({ jti: id });
+    await sleep(1300);
+    expect(await adapter('Session').find(id)).toBeUndefined();
+    expect(await adapter('Session').findByUid(uid)).toBeUndefined();
+  });
+
+  it.concurrent('finds a session by its uid and destroys it', async () => {
+    const id = randomUUID();
+    const uid = randomUUID();
+    await adapter('Session').upsert(id, { jti: id, uid, accountId: 'acc-1' }, 60);
+    expect(await adapter('Session').findByUid(uid)).toEqual({ jti: id, uid, accountId: 'acc-1' });
+    expect(await adapter('Session').findByUid(randomUUID())).toBeUndefined();
+    await adapter('Session').destroy(id);
+    expect(await adapter('Session').find(id)).toBeUndefined();
+    expect(await adapter('Session').findByUid(uid)).toBeUndefined();
+    await adapter('Session').destroy(id); // destroying twice is harmless
+  });
+
+  it.concurrent('finds a device code by its user code', async () => {
+    const id = randomUUID();
+    await adapter('DeviceCode').upsert(id, { jti: id, userCode: 'ABCD-EFGH', grantId: randomUUID() }, 60);
+    expect(await adapter('DeviceCode').findByUserCode('ABCD-EFGH')).toMatchObject({ jti: id });
+    expect(await adapter('DeviceCode').findByUserCode('ZZZZ-ZZZZ')).toBeUndefined();
+    await adapter('DeviceCode').destroy(id);
+    expect(await adapter('DeviceCode').findByUserCode('ABCD-EFGH')).toBeUndefined();
+  });
+
+  it.concurrent('revokes every token of a grant across models, and only those', async () => {
+    const grantId = randomUUID();
+    const other = randomUUID();
+    const tokens = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode'].map((model) => [model, randomUUID()] as const);
+    for (const [model, id] of tokens) await adapter(model).upsert(id, { jti: id, grantId }, 60);
+    const kept = randomUUID();
+    await adapter('AccessToken').upsert(kept, { jti: kept, grantId: other }, 60);
+    await adapter('Grant').upsert(grantId, { jti: grantId, accountId: 'acc-1' }, 60);
+
+    await adapter('RefreshToken').revokeByGrantId(grantId);
+
+    for (const [model, id] of tokens) expect(await adapter(model).find(id)).toBeUndefined();
+    expect(await adapter('AccessToken').find(kept)).toBeDefined();
+    expect(await adapter('Grant').find(grantId)).toBeDefined(); // the library destroys the Grant itself
+  });
+
+  it.concurrent('keeps the grant index as long as its longest-lived member', async () => {
+    const grantId = randomUUID();
+    const [short, long, short2] = [randomUUID(), randomUUID(), randomUUID()];
+    await adapter('AccessToken').upsert(short, { jti: short, grantId }, 1);
+    await adapter('RefreshToken').upsert(long, { jti: long, grantId }, 60);
+    await adapter('AccessToken').upsert(short2, { jti: short2, grantId }, 1); // must not shorten the index
+    await sleep(1300);
+    await adapter('AccessToken').revokeByGrantId(grantId);
+    expect(await adapter('RefreshToken').find(long)).toBeUndefined();
+  });
+
+  it.concurrent('marks a record consumed and keeps its expiry', async () => {
+    const id = randomUUID();
+    await adapter('AuthorizationCode').upsert(id, { jti: id, grantId: randomUUID(), amr: [] }, 1);
+    await adapter('AuthorizationCode').consume(id);
+    const found = await adapter('AuthorizationCode').find(id);
+    expect(found).toMatchObject({ jti: id, amr: [] });
+    expect(Math.abs(found!.consumed - now())).toBeLessThanOrEqual(2);
+    await sleep(1300);
+    expect(await adapter('AuthorizationCode').find(id)).toBeUndefined();
+  });
+
+  it.concurrent('refuses to consume an unknown record', async () => {
+    await expect(adapter('AuthorizationCode').consume(randomUUID())).rejects.toBeInstanceOf(errors.InvalidGrant);
+  });
+
+  it.concurrent('revokes the grant when a consumed record is consumed again', async () => {
+    const grantId = randomUUID();
+    const [rt, at] = [randomUUID(), randomUUID()];
+    await adapter('Grant').upsert(grantId, { jti: grantId }, 60);
+    await adapter('RefreshToken').upsert(rt, { jti: rt, grantId }, 60);
+    await adapter('AccessToken').upsert(at, { jti: at, grantId }, 60);
+    await adapter('RefreshToken').consume(rt);
+    expect(await adapter('AccessToken').find(at)).toBeDefined();
+
+    await expect(adapter('RefreshToken').consume(rt)).rejects.toThrow(errors.InvalidGrant);
+    expect(await adapter('RefreshToken').find(rt)).toBeUndefined();
+    expect(await adapter('AccessToken').find(at)).toBeUndefined();
+    expect(await adapter('Grant').find(grantId)).toBeUndefined();
+  });
+
+  it.concurrent('lets exactly one of 20 concurrent redemptions of a code succeed', async () => {
+    const grantId = randomUUID();
+    const [code, at] = [randomUUID(), randomUUID()];
+    await adapter('Grant').upsert(grantId, { jti: grantId }, 60);
+    await adapter('AuthorizationCode').upsert(code, { jti: code, grantId }, 60);
+    await adapter('AccessToken').upsert(at, { jti: at, grantId }, 60);
+
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => adapter('AuthorizationCode').consume(code)));
+
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(errors.InvalidGrant);
+    expect(await adapter('AuthorizationCode').find(code)).toBeUndefined();
+    expect(await adapter('AccessToken').find(at)).toBeUndefined();
+    expect(await adapter('Grant').find(grantId)).toBeUndefined();
+  });
+
+  it.concurrent('sweeps expired rows from the table, and only those', async ({ skip }) => {
+    const db = backend.db;
+    if (!db) return skip(); // Redis expires keys itself
+    const [gone, kept] = [randomUUID(), randomUUID()];
+    await adapter('Interaction').upsert(gone, { jti: gone }, 1);
+    await adapter('Interaction').upsert(kept, { jti: kept }, 60);
+    const stop = startSweeper(db, 100);
+    await sleep(1400);
+    stop();
+    const rows = await db.query<{ id: string }>('SELECT id FROM oidc_models WHERE id = ANY($1)', [[gone, kept]]);
+    expect(rows.map((r) => r.id)).toEqual([kept]);
+  });
+});
