@@ -105,3 +105,11 @@ export function cpuMeter(serverPid: number): { stop(): CpuUse } {
     },
   };
 }
+
+/** Cores the rest of the machine keeps busy while the bench does nothing: noise in every number. */
+export async function idleMachineLoad(ms: number): Promise<number> {
+  const t0 = performance.now();
+  const busy0 = machineBusySeconds();
+  await new Promise((r) => setTimeout(r, ms));
+  return (machineBusySeconds() - busy0) / ((performance.now() - t0) / 1000);
+}

@@ -29,8 +29,8 @@ export interface Row {
 export interface Report {
   startedAt: string;
   finishedAt: string;
-  options: { quick: boolean; durationS: number; concurrencies: number[] };
-  machine: { cores: number; cpuModel: string; node: string };
+  options: { quick: boolean; durationS: number; concurrencies: number[]; setups: string[]; scenarios: string[]; profile: boolean };
+  machine: { cores: number; cpuModel: string; node: string; busyBeforeStart: number };
   argon2: Argon2Ceiling;
   servers: Record<string, unknown>;
   rows: Row[];
@@ -55,8 +55,9 @@ export function resultsTable(rows: Row[]): string {
 
 export function cpuTable(rows: Row[], machineCores: number): string {
   return table(
-    ['setup', 'scenario', 'concurrency', 'yihao cores', 'load-gen cores', `machine cores (of ${machineCores})`],
-    rows.map((r) => [r.setup, r.scenario, String(r.concurrency), cores(r.cpu.server), cores(r.cpu.loadGenerator), cores(r.cpu.machine)]),
+    ['setup', 'scenario', 'concurrency', 'yihao', 'load generator', 'database servers + rest of machine', `machine (of ${machineCores})`],
+    rows.map((r) => [r.setup, r.scenario, String(r.concurrency), cores(r.cpu.server), cores(r.cpu.loadGenerator),
+      cores(r.cpu.machine - r.cpu.server - r.cpu.loadGenerator), cores(r.cpu.machine)]),
     (i) => i >= 2,
   );
 }

@@ -1,4 +1,5 @@
-// `npm run bench [-- --quick] [--duration S] [--setup embedded|postgres+redis]`: a benchmark, not a test.
+// `npm run bench [-- --quick] [--duration S] [--setup embedded|postgres+redis] [--scenario connect|password-login] [--profile]`:
+// a benchmark, not a test.
 // For each storage setup, yihao runs in a child process (bench/server.ts) with the real argon2
 // parameters and warn-level logging; this process generates the load and measures:
 //   connect        — a signed-in citizen connects to a department app (GET /auth → POST /token → GET /me)
@@ -7,11 +8,12 @@
 import { parseArgs } from 'node:util';
 import { cpus, availableParallelism } from 'node:os';
 import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.ts';
 import { citizens, type Citizen } from './fixtures.ts';
 import { HttpClient, type CookieJar } from './http.ts';
 import { openSession, connectFlow, passwordLoginFlow } from './flows.ts';
-import { runClosedLoop, percentile, cpuMeter } from './measure.ts';
+import { runClosedLoop, percentile, cpuMeter, idleMachineLoad } from './measure.ts';
 import { startBenchServer, type ReadyInfo } from './yihao-child.ts';
 import { startStorage, SETUPS, type SetupName } from './storage.ts';
 import { measureArgon2Ceiling } from './argon2-ceiling.ts';
@@ -23,6 +25,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     duration: { type: 'string' },
     setup: { type: 'string', multiple: true },
+    scenario: { type: 'string', multiple: true },
+    profile: { type: 'boolean', default: false }, // V8 CPU profiles of the server into bench/results/
   },
 });
 const quick = args.quick;
@@ -33,6 +37,11 @@ const maxConcurrency = Math.max(...concurrencies);
 const warmupMs = quick ? 500 : 2000;
 const setups = (args.setup ?? SETUPS) as SetupName[];
 for (const s of setups) if (!SETUPS.includes(s)) throw new Error(`--setup must be one of ${SETUPS.join(', ')}, not ${s}`);
+const SCENARIOS = ['connect', 'password-login'];
+const scenarioFilter = args.scenario ?? SCENARIOS;
+for (const s of scenarioFilter) if (!SCENARIOS.includes(s)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}, not ${s}`);
+const runId = new Date().toISOString();
+const profileDir = args.profile ? fileURLToPath(new URL(`./results/profiles-${runId.replace(/[:.]/g, '-')}/`, import.meta.url)) : undefined;
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -60,7 +69,9 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T, i: number
 async function benchSetup(setup: SetupName, expectedArgon2: ReadyInfo['argon2'], servers: Record<string, unknown>): Promise<Row[]> {
   progress(`${setup}: starting${setup === 'embedded' ? '' : ' PostgreSQL, Redis and'} yihao (creating ${maxConcurrency} citizens with real argon2)…`);
   const storage = await startStorage(setup);
-  const server = await startBenchServer(storage.env, maxConcurrency);
+  const server = await startBenchServer({
+    storageEnv: storage.env, citizens: maxConcurrency, profileDir: profileDir && `${profileDir}${setup.replace('+', '-')}`,
+  });
   servers[setup] = server.info;
   const { issuer, argon2 } = server.info;
   if (JSON.stringify(argon2) !== JSON.stringify(expectedArgon2)) {
@@ -82,7 +93,7 @@ async function benchSetup(setup: SetupName, expectedArgon2: ReadyInfo['argon2'],
     ['password login', (http, i) => passwordLoginFlow(http, people[i] as Citizen)],
   ];
   const rows: Row[] = [];
-  for (const [scenario, flow] of scenarios) {
+  for (const [scenario, flow] of scenarios.filter(([name]) => scenarioFilter.includes(name.replace(' ', '-')))) {
     const warm = new HttpClient(issuer, 4);
     const warmup = await runClosedLoop(Math.min(4, maxConcurrency), warmupMs, (i) => flow(warm, i), healthy);
     warm.close();
@@ -114,9 +125,11 @@ async function benchSetup(setup: SetupName, expectedArgon2: ReadyInfo['argon2'],
 }
 
 async function main() {
-  const startedAt = new Date().toISOString();
+  const startedAt = runId;
   const params = loadConfig({}).argon2; // yihao's defaults; the server child gets no ARGON2_* variables
   progress(`argon2id ceiling: timing sequential hashes (m=${params.memoryCost} KiB, t=${params.timeCost}, p=${params.parallelism})…`);
+  const busyBeforeStart = await idleMachineLoad(1000);
+  if (busyBeforeStart > 0.2) progress(`note: other processes keep ${busyBeforeStart.toFixed(2)} cores busy: every number below is lower than on a quiet machine`);
   const argon2 = await measureArgon2Ceiling(params, quick ? 4 : 10);
 
   const servers: Record<string, unknown> = {};
@@ -125,8 +138,8 @@ async function main() {
 
   const report = {
     startedAt, finishedAt: new Date().toISOString(),
-    options: { quick, durationS, concurrencies },
-    machine: { cores: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+    options: { quick, durationS, concurrencies, setups, scenarios: scenarioFilter, profile: args.profile },
+    machine: { cores: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, busyBeforeStart },
     argon2, servers, rows,
   };
   const file = await writeReport(report);
@@ -134,16 +147,18 @@ async function main() {
   process.stdout.write([
     '',
     `yihao bench ${startedAt} — ${report.machine.cores} × ${report.machine.cpuModel}, Node ${process.version}, ${durationS} s per row${quick ? ' (quick)' : ''}`,
+    `(before the bench started, other processes kept ${busyBeforeStart.toFixed(2)} of ${report.machine.cores} cores busy)`,
     '',
     resultsTable(rows),
     '',
-    'Average CPU use during each row (1.00 = one core busy):',
+    'CPU during each row, in cores busy on average (1.00 = one core):',
     cpuTable(rows, report.machine.cores),
     '',
     argon2Summary(argon2, rows),
     ...(problems ? ['', problems] : []),
     '',
     `results: ${relative(process.cwd(), file)}`,
+    ...(profileDir ? [`server CPU profiles: ${relative(process.cwd(), profileDir)}`] : []),
     '',
   ].join('\n'));
 }

@@ -37,7 +37,16 @@ function freePort(): Promise<number> {
 const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
-export async function startBenchServer(storageEnv: Record<string, string>, citizens: number, timeoutMs = 180_000): Promise<BenchServer> {
+export interface ServerOptions {
+  storageEnv: Record<string, string>;
+  citizens: number;
+  /** Directory for a V8 CPU profile of the server (node --cpu-prof), written when it stops. */
+  profileDir?: string;
+  timeoutMs?: number;
+}
+
+export async function startBenchServer(o: ServerOptions): Promise<BenchServer> {
+  const { storageEnv, citizens, profileDir, timeoutMs = 180_000 } = o;
   const dir = await mkdtemp(`${tmpdir()}/yihao-bench-`);
   // If the runner is killed outright, the child still exits (its stdin closes) and this removes the directory.
   const reaper = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; sleep 3; rm -rf '${dir}'`],
@@ -62,7 +71,7 @@ export async function startBenchServer(storageEnv: Record<string, string>, citiz
     BENCH_CITIZENS: String(citizens),
     ...storageEnv,
   };
-  const child = spawn(process.execPath, [SERVER], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), SERVER], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const alive = () => child.exitCode === null && child.signalCode === null;
 

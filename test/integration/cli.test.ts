@@ -1,0 +1,91 @@
+// The CLI as an operator runs it: a real process against a real PostgreSQL.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { inject } from 'vitest';
+import { createDatabase } from '../support/servers.ts';
+import { createPostgresDb, type Db } from '../../src/store/db.ts';
+
+function cli(args: string[], env: Record<string, string>, stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { env: { ...process.env, ...env }, cwd: process.cwd() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+describe('yihao CLI', () => {
+  let env: Record<string, string>;
+  let dir: string;
+  let db: Db;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(`${tmpdir()}/yihao-cli-`);
+    env = { DATABASE_URL: await createDatabase(inject('postgresUrl'), 'cli'), DATA_DIR: `${dir}/data`, CLIENTS_DIR: `${dir}/clients`, KEYS_DIR: `${dir}/keys`, ARGON2_MEMORY_KIB: '8192', ARGON2_TIME_COST: '1' };
+    db = createPostgresDb(env.DATABASE_URL!);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('migrates from two processes at once, applying each file exactly once', async () => {
+    const [a, b] = await Promise.all([cli(['migrate'], env), cli(['migrate'], env)]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(`${a.stdout}${b.stdout}`).toMatch(/applied: 001_initial\.sql/);
+    expect(`${a.stdout}${b.stdout}`).toContain('database is up to date');
+    expect(await db.query('SELECT name FROM schema_migrations')).toHaveLength(1);
+  });
+
+  it('adds an account with the password from standard input, stored masked and hashed', async () => {
+    const res = await cli(['accounts', 'add', '--id-number', '11010519491231002x', '--name', '王五', '--password-stdin'], env, 'a strong password\n');
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('1101**********002X');
+    expect(res.stdout).not.toContain('11010519491231002X');
+    const [row] = await db.query<{ id_masked: string; password_hash: string }>('SELECT id_masked, password_hash FROM accounts');
+    expect(row!.id_masked).toBe('1101**********002X');
+    expect(row!.password_hash).toMatch(/^\$argon2id\$/);
+  });
+
+  it('refuses a duplicate, a bad number and a password on the command line with clear messages', async () => {
+    const dup = await cli(['accounts', 'add', '--id-number', '11010519491231002X', '--name', '王五', '--password-stdin'], env, 'a strong password');
+    expect(dup.code).toBe(2);
+    expect(dup.stderr).toContain('already exists');
+    const bad = await cli(['accounts', 'add', '--id-number', '110105194912310021', '--name', 'x', '--password-stdin'], env, 'a strong password');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--id-number: .*check/i);
+    const noStdin = await cli(['accounts', 'add', '--id-number', '11010519491231002X', '--name', 'x', '--password', 'p'], env);
+    expect(noStdin.code).toBe(2);
+  });
+
+  it('prints a plan with --dry-run, applies it, then reports the changed fields and disables removed files', async () => {
+    await mkdir(env.CLIENTS_DIR!, { recursive: true });
+    const reg = { client_id: 'tax', client_name: '税务', department: '税务局', client_secret: 't'.repeat(40), redirect_uris: ['http://localhost:4000/cb'] };
+    await writeFile(`${env.CLIENTS_DIR}/tax.json`, JSON.stringify(reg));
+    const dry = await cli(['clients', 'apply', '--dry-run'], env);
+    expect(dry.stdout).toContain('+ create   tax');
+    expect(dry.stdout).toContain('dry run');
+    expect(await db.query('SELECT 1 FROM clients')).toHaveLength(0);
+    expect((await cli(['clients', 'apply'], env)).code).toBe(0);
+    await writeFile(`${env.CLIENTS_DIR}/tax.json`, JSON.stringify({ ...reg, client_name: '税务服务' }));
+    const update = await cli(['clients', 'apply'], env);
+    expect(update.stdout).toContain('~ update   tax  (tax.json): client_name');
+    await rm(`${env.CLIENTS_DIR}/tax.json`);
+    expect((await cli(['clients', 'apply'], env)).stdout).toContain('- disable  tax');
+    const audit = await db.query<{ type: string; details: unknown }>("SELECT type, details FROM audit_events WHERE client_id = 'tax' ORDER BY id");
+    expect(audit.map((a) => a.type)).toEqual(['client.created', 'client.updated', 'client.disabled']);
+    expect(JSON.stringify(audit)).not.toContain('t'.repeat(40));
+  });
+
+  it('stages and promotes signing keys', async () => {
+    expect((await cli(['keys', 'rotate'], env)).stdout).toContain('now signing');
+    expect((await cli(['keys', 'rotate'], env)).stdout).toContain('staged');
+    expect((await cli(['keys', 'rotate'], env)).stdout).toContain('now signing');
+  });
+});

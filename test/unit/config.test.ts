@@ -1,0 +1,27 @@
+import { describe, it, expect } from 'vitest';
+import { loadConfig, ConfigError } from '../../src/config.ts';
+
+describe('configuration', () => {
+  it('runs in development with nothing set', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ production: false, port: 3000, issuer: 'http://localhost:3000', demoAccount: true });
+    expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it('lists every missing production setting at once', () => {
+    try {
+      loadConfig({ NODE_ENV: 'production', ISSUER: 'http://id.example', DEMO_ACCOUNT: 'true' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const problems = (err as ConfigError).problems.join('\n');
+      for (const name of ['ISSUER', 'YIHAO_INDEX_KEY', 'YIHAO_ENCRYPTION_KEYS', 'YIHAO_COOKIE_KEYS', 'YIHAO_PAIRWISE_KEY', 'DATABASE_URL', 'DEMO_ACCOUNT']) {
+        expect(problems).toContain(name);
+      }
+    }
+  });
+
+  it('rejects malformed numbers with the variable named', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+  });
+});
