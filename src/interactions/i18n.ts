@@ -62,7 +62,7 @@ const zhCN = {
 
   loginTitle: '登录',
   loginHeading: '登录一号通办',
-  loginContinueTo: '登录后将继续前往 {client}',
+  loginContinueTo: '登录后将继续前往{client}',
   idNumberLabel: '身份证号码',
   idNumberHint: '18 位，最后一位可能是字母 X',
   passwordLabel: '密码',
@@ -78,7 +78,7 @@ const zhCN = {
   formExpired: '页面已过期，请重新提交',
 
   consentTitle: '授权确认',
-  consentHeading: '{client} 请求获取您的信息',
+  consentHeading: '{client}请求获取您的信息',
   consentDepartment: '提供方：{department}',
   consentIntro: '同意后，该应用将获得：',
   sensitiveBadge: '敏感信息',
@@ -90,7 +90,7 @@ const zhCN = {
 
   logoutTitle: '退出登录',
   logoutHeading: '是否退出登录？',
-  logoutFromClient: '您正在从 {client} 退出。',
+  logoutFromClient: '您正在从{client}退出。',
   logoutExplain: '退出后，您在所有使用一号登录的应用中都将退出。',
   logoutYes: '退出登录',
   logoutNo: '保持登录',

@@ -336,7 +336,6 @@ main:focus { outline: none; }
 .site-header .lang-switch:focus-visible { background: #ffbf47; color: #1b1f24; }
 .container { width: 100%; max-width: 40rem; margin: 0 auto; padding: 0 1rem; }
 main.container {
-  flex: 1 0 auto;
   margin-top: 1rem;
   margin-bottom: 1.5rem;
   padding: 1.25rem 1rem 1.5rem;
@@ -416,7 +415,7 @@ input:focus {
   border-radius: 50%;
   background: #1a5fb4;
 }
-.claim-sensitive { background: #fdf3e1; border-left: 5px solid #a15c00; padding-left: 0.75rem; }
+.claim-sensitive { background: #fdf3e1; border-left: 5px solid #a15c00; padding-left: 0.75rem; padding-right: 0.75rem; }
 .claim-sensitive::before { display: none; }
 .badge {
   display: inline-block;
@@ -430,7 +429,7 @@ input:focus {
 }
 .warning { border-left: 5px solid #a15c00; background: #fdf3e1; padding: 0.75rem; color: #1b1f24; }
 .note, .status { color: #4a525d; font-size: 1rem; }
-.site-footer { border-top: 1px solid #d6dbe1; background: #fff; color: #3a424d; font-size: 1rem; padding: 1rem 0 1.25rem; }
+.site-footer { margin-top: auto; border-top: 1px solid #d6dbe1; background: #fff; color: #3a424d; font-size: 1rem; padding: 1rem 0 1.25rem; }
 .site-footer p { margin: 0; }
 @media (min-width: 40rem) {
   main.container { border: 1px solid #d6dbe1; border-radius: 6px; padding: 2rem 2.5rem; margin-top: 2rem; }
