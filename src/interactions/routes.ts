@@ -9,7 +9,8 @@ import type { Logger } from '../log.ts';
 import { parseIdNumber, ID_NUMBER_MESSAGES } from '../identity/id-number.ts';
 import { readForm, BadForm } from '../http/form.ts';
 import { noStore, pageCsp } from '../http/security-headers.ts';
-import { pickLanguage, t, type Lang } from './i18n.ts';
+import { t, type Lang } from './i18n.ts';
+import { requestLanguage } from './language.ts';
 import { loginPage, consentPage, messagePage, STYLESHEET, STYLESHEET_PATH } from './views.ts';
 import { ACR_PASSWORD } from '../oidc/provider.ts';
 
@@ -29,7 +30,7 @@ export function interactionRoutes(deps: InteractionDeps) {
     return given.length === expected.length && timingSafeEqual(given, expected);
   };
 
-  const langOf = (ctx: Context): Lang => pickLanguage(ctx.get('accept-language'), ctx.query.lang as string | undefined);
+  const langOf = (ctx: Context): Lang => requestLanguage(ctx);
   const langSwitch = (ctx: Context, lang: Lang) => `${ctx.path.replace(/\/(login|confirm|abort)$/, '')}?lang=${lang === 'en' ? 'zh-CN' : 'en'}`;
 
   async function clientInfo(details: Details) {

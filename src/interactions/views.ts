@@ -346,6 +346,7 @@ main.container {
 h1 { font-size: 1.625rem; line-height: 1.3; margin: 0 0 0.75rem; }
 h2 { font-size: 1.25rem; line-height: 1.3; margin: 0 0 0.5rem; }
 p { margin: 0 0 1rem; }
+p, li, .field-error { text-wrap: pretty; }
 .lead { font-size: 1.1875rem; color: #3a424d; }
 .lead strong, h1 strong { color: #1b1f24; }
 .form { margin-top: 1.5rem; }

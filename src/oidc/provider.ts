@@ -8,7 +8,9 @@ import type { ClientStore } from '../clients/store.ts';
 import { clientAdapter } from '../clients/store.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Logger } from '../log.ts';
-import { pickLanguage } from '../interactions/i18n.ts';
+import { t } from '../interactions/i18n.ts';
+import { requestLanguage } from '../interactions/language.ts';
+import { pageCsp } from '../http/security-headers.ts';
 import { logoutConfirmPage, messagePage } from '../interactions/views.ts';
 import { createOutgoingFetch } from './outgoing-fetch.ts';
 
@@ -101,7 +103,10 @@ export function createProvider(o: ProviderOptions): Provider {
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, _form) {
-          const lang = pickLanguage(ctx.get('accept-language'), ctx.query.lang as string | undefined);
+          const lang = requestLanguage(ctx);
+          // form-action governs the redirect after the post: allow the app's post-logout origin.
+          const target = ctx.oidc.params?.post_logout_redirect_uri;
+          ctx.set('Content-Security-Policy', pageCsp(typeof target === 'string' ? [new URL(target).origin] : []));
           ctx.type = 'html';
           ctx.body = logoutConfirmPage({
             lang,
@@ -111,9 +116,9 @@ export function createProvider(o: ProviderOptions): Provider {
           });
         },
         async postLogoutSuccessSource(ctx) {
-          const lang = pickLanguage(ctx.get('accept-language'));
+          const lang = requestLanguage(ctx);
           ctx.type = 'html';
-          ctx.body = messagePage({ lang, title: lang === 'en' ? 'Signed out' : '已退出登录', message: lang === 'en' ? 'You have signed out of every connected app.' : '您已退出所有已连接的应用。' });
+          ctx.body = messagePage({ lang, title: t(lang).signedOutTitle, message: t(lang).signedOutMessage });
         },
       },
     },
@@ -147,13 +152,13 @@ export function createProvider(o: ProviderOptions): Provider {
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     fetch: createOutgoingFetch(o.clients, { production: o.production, timeoutMs: 5000 }) as Configuration['fetch'],
     async renderError(ctx, out, error) {
-      const lang = pickLanguage(ctx.get('accept-language'));
+      const lang = requestLanguage(ctx);
       o.log.warn('protocol error', { error: out.error, description: out.error_description, path: ctx.path });
       ctx.type = 'html';
       ctx.body = messagePage({
         lang,
         status: ctx.status,
-        title: lang === 'en' ? 'Sign-in could not continue' : '无法继续登录',
+        title: t(lang).errorTitle,
         message: `${out.error}: ${out.error_description ?? ''}`,
       });
       void error;
