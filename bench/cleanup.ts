@@ -3,6 +3,7 @@
 interface Entry { name: string; fn: () => Promise<void>; done?: Promise<void> }
 
 const stack: Entry[] = [];
+const inFlight = new Set<Promise<void>>();
 
 function run(entry: Entry): Promise<void> {
   entry.done ??= (async () => {
@@ -14,6 +15,7 @@ function run(entry: Entry): Promise<void> {
       process.stderr.write(`bench: stopping ${entry.name} failed: ${(err as Error).message}\n`);
     }
   })();
+  inFlight.add(entry.done);
   return entry.done;
 }
 
@@ -24,6 +26,8 @@ export function onCleanup(name: string, fn: () => Promise<void>): () => Promise<
   return () => run(entry);
 }
 
+/** Stops everything still registered, and waits for stops already under way elsewhere (a signal and the normal path may race). */
 export async function cleanupAll(): Promise<void> {
   while (stack.length) await run(stack[stack.length - 1]!);
+  await Promise.all(inFlight);
 }

@@ -1,7 +1,7 @@
 // Closed-loop load: `concurrency` workers each run flows back to back until the time is up.
 // A flow started before the deadline is allowed to finish; flows/s is completed flows over the
 // time until the last one finished. Latency is one whole flow, successful flows only.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { FlowError } from './http.ts';
 
@@ -62,16 +62,46 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
+interface ProcStat { ppid: number; self: number; reapedChildren: number }
+
+function procStat(pid: number | string): ProcStat | undefined {
+  try {
+    // Fields after the parenthesised command name: ppid is 2nd, utime 12th, stime 13th, cutime 14th, cstime 15th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return { ppid: f[1]!, self: (f[11]! + f[12]!) / clockTicks(), reapedChildren: (f[13]! + f[14]!) / clockTicks() };
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU seconds used so far by one process (user + system), or NaN when it cannot be read. */
 function processCpuSeconds(pid: number): number {
-  try {
-    // Fields after the parenthesised command name: state is 3rd, utime 14th, stime 15th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks();
-  } catch {
-    return Number.NaN;
+  return procStat(pid)?.self ?? Number.NaN;
+}
+
+/**
+ * CPU seconds used so far by this process's descendants (PostgreSQL with its backends, Redis), except
+ * `exclude`'s subtree. A backend that exits moves from its own count to its parent's reaped-children
+ * count, so summing both over the living processes stays consistent.
+ */
+function descendantsCpuSeconds(exclude: number): number {
+  const table = new Map<number, ProcStat>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = procStat(name);
+    if (stat) table.set(Number(name), stat);
   }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = table.get(p)?.ppid ?? 0, hops++) {
+      if (p === exclude) return false;
+      if (p === process.pid) return pid !== process.pid;
+    }
+    return false;
+  };
+  let total = 0;
+  for (const [pid, stat] of table) if (inTree(pid)) total += stat.self + stat.reapedChildren;
+  return total;
 }
 
 /** Busy CPU seconds of the whole machine, summed over cores (everything but idle and iowait). */
@@ -85,12 +115,13 @@ function machineBusySeconds(): number {
   }
 }
 
-export interface CpuUse { server: number; loadGenerator: number; machine: number }
+export interface CpuUse { server: number; loadGenerator: number; databaseServers: number; machine: number }
 
 /** Starts a CPU meter; its stop() gives the cores busy on average since (1.0 = one full core). */
 export function cpuMeter(serverPid: number): { stop(): CpuUse } {
   const t0 = performance.now();
   const server0 = processCpuSeconds(serverPid);
+  const databases0 = descendantsCpuSeconds(serverPid);
   const self0 = process.cpuUsage();
   const machine0 = machineBusySeconds();
   return {
@@ -100,6 +131,7 @@ export function cpuMeter(serverPid: number): { stop(): CpuUse } {
       return {
         server: (processCpuSeconds(serverPid) - server0) / seconds,
         loadGenerator: (self.user + self.system) / 1e6 / seconds,
+        databaseServers: (descendantsCpuSeconds(serverPid) - databases0) / seconds,
         machine: (machineBusySeconds() - machine0) / seconds,
       };
     },

@@ -53,19 +53,31 @@ export function resultsTable(rows: Row[]): string {
   );
 }
 
+const otherProcesses = (r: Row) => Math.max(0, r.cpu.machine - r.cpu.server - r.cpu.loadGenerator - r.cpu.databaseServers);
+
 export function cpuTable(rows: Row[], machineCores: number): string {
   return table(
-    ['setup', 'scenario', 'concurrency', 'yihao', 'load generator', 'database servers + rest of machine', `machine (of ${machineCores})`],
-    rows.map((r) => [r.setup, r.scenario, String(r.concurrency), cores(r.cpu.server), cores(r.cpu.loadGenerator),
-      cores(r.cpu.machine - r.cpu.server - r.cpu.loadGenerator), cores(r.cpu.machine)]),
+    ['setup', 'scenario', 'concurrency', 'yihao', 'load generator', 'PostgreSQL + Redis', 'other processes', `machine (of ${machineCores})`],
+    rows.map((r) => [r.setup, r.scenario, String(r.concurrency), cores(r.cpu.server), cores(r.cpu.loadGenerator), cores(r.cpu.databaseServers),
+      cores(otherProcesses(r)), cores(r.cpu.machine)]),
     (i) => i >= 2,
   );
+}
+
+/** A warning when something else on the machine took CPU during the rows (a shared machine). */
+export function noiseWarning(rows: Row[]): string {
+  const noisy = rows.filter((r) => otherProcesses(r) > 0.25);
+  if (!noisy.length) return '';
+  const worst = Math.max(...noisy.map(otherProcesses));
+  return `warning: other processes took more than 0.25 cores during ${noisy.length} of ${rows.length} rows (up to ${worst.toFixed(2)}): those rows understate yihao; rerun on a quiet machine to compare`;
 }
 
 export function argon2Summary(ceiling: Argon2Ceiling, rows: Row[]): string {
   const { memoryCost, timeCost, parallelism } = ceiling.params;
   const lines = [
-    `argon2id ceiling (m=${memoryCost} KiB, t=${timeCost}, p=${parallelism}): ${ceiling.perCoreHashesPerSec.toFixed(1)} hashes/s on one core × ${ceiling.cores} cores = ${ceiling.hashesPerSec.toFixed(1)} hashes/s`,
+    `argon2id ceiling (m=${memoryCost} KiB, t=${timeCost}, p=${parallelism}; fastest of ${ceiling.samplesMs.length} sequential hashes `
+      + `${(1000 / ceiling.perCoreHashesPerSec).toFixed(1)} ms, median ${ceiling.medianMs.toFixed(1)} ms): `
+      + `${ceiling.perCoreHashesPerSec.toFixed(1)} hashes/s on one core × ${ceiling.cores} cores = ${ceiling.hashesPerSec.toFixed(1)} hashes/s`,
   ];
   for (const r of rows.filter((x) => x.scenario === 'password login')) {
     lines.push(`  ${r.setup.padEnd(14)} password logins c=${String(r.concurrency).padEnd(2)}: ${r.flowsPerSec.toFixed(1).padStart(6)} /s ÷ ceiling = ${(r.flowsPerSec / ceiling.hashesPerSec).toFixed(2)}`);

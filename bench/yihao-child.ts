@@ -86,7 +86,8 @@ export async function startBenchServer(o: ServerOptions): Promise<BenchServer> {
 
   let tally: Record<string, number> = {};
   let stderrTail = '';
-  child.stderr.on('data', (c: Buffer) => { stderrTail = (stderrTail + c.toString()).slice(-4000); });
+  // Minified library source in a stack trace can be one line of kilobytes: keep the start of each line.
+  createInterface({ input: child.stderr }).on('line', (line) => { stderrTail = `${stderrTail}${line.slice(0, 300)}\n`.slice(-4000); });
   const ready = new Promise<ReadyInfo>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.startsWith(READY_PREFIX)) return resolve(JSON.parse(line.slice(READY_PREFIX.length)) as ReadyInfo);

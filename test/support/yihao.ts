@@ -56,8 +56,14 @@ export async function startYihao(options: { storage: Storage; clients: Record<st
     env.REDIS_KEY_PREFIX = `t${randomBytes(4).toString('hex')}:`;
   }
   const logs: string[] = [];
-  const yihao = await createYihao(loadConfig(env), createLogger('info', (line) => { logs.push(line); }));
-  await yihao.listen(port);
+  let yihao: Yihao;
+  try {
+    yihao = await createYihao(loadConfig(env), createLogger('info', (line) => { logs.push(line); }));
+    await yihao.listen(port);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     issuer: `http://localhost:${port}`, yihao, env, dir, logs,
     async stop() {
