@@ -6,6 +6,7 @@ import type { JWK } from 'jose';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { ClientStore } from '../clients/store.ts';
 import { clientAdapter } from '../clients/store.ts';
+import { cachedAccountLookup } from '../accounts/account-cache.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Logger } from '../log.ts';
 import { t } from '../interactions/i18n.ts';
@@ -40,8 +41,9 @@ export interface ProviderOptions {
 type ClientExtras = { first_party?: boolean; department?: string };
 
 export function createProvider(o: ProviderOptions): Provider {
+  const lookupAccount = cachedAccountLookup(o.accounts, { ttlMs: 5000, maxEntries: 50_000 });
   const findAccount: FindAccount = async (_ctx, id) => {
-    const account = await o.accounts.findById(id);
+    const account = await lookupAccount(id);
     if (!account || account.status !== 'active') return undefined;
     return {
       accountId: id,
