@@ -16,6 +16,11 @@ const USAGE = `usage: yihao <command>
   clients apply [dir] [--dry-run]                apply client registration files (default: CLIENTS_DIR)
   keys rotate                                    stage new signing keys; run again to promote them
   secrets generate                               print fresh production secrets as environment lines
+  audit verify [--from T] [--to T]               check the audit hash chain; exit 1 naming every altered row
+  audit export --from T --to T [--format jsonl|csv]
+                                                 write audit events to standard output (default jsonl)
+  audit prune [--retention-days D]               drop monthly audit partitions older than D days (default 180)
+  T is an ISO 8601 date or date-time; without an offset it is local time (TZ). --from is inclusive, --to exclusive.
 `;
 
 class UsageError extends Error {}
@@ -28,6 +33,89 @@ async function readStdin(): Promise<string> {
 
 async function openDb(config: Config) {
   return config.databaseUrl ? createPostgresDb(config.databaseUrl, { max: 2 }) : createPgliteDb(`${config.dataDir}/pglite`);
+}
+
+/**
+ * An ISO 8601 date or date-time, passed to PostgreSQL as text so that microseconds survive (a time copied
+ * from `audit verify` output is exact). Without an offset it is local time (TZ), as an operator reads a calendar.
+ */
+function parseTime(value: string | undefined, flag: string): string | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?))?(Z|[+-]\d{2}:\d{2})?$/.exec(value);
+  const local = m && new Date(`${m[1]}T${m[2] ?? '00:00'}`);
+  if (!m || !local || Number.isNaN(local.getTime())) {
+    throw new UsageError(`${flag}: expected an ISO 8601 date or date-time, e.g. 2025-06-01 or 2025-06-01T08:00+08:00`);
+  }
+  if (m[3]) return value;
+  const offset = -local.getTimezoneOffset();
+  const hhmm = (n: number) => String(Math.floor(n)).padStart(2, '0');
+  return `${m[1]}T${m[2] ?? '00:00'}${offset < 0 ? '-' : '+'}${hhmm(Math.abs(offset) / 60)}:${hhmm(Math.abs(offset) % 60)}`;
+}
+
+async function audit(sub: string | undefined, rest: string[], config: Config, out: (s: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args: rest, strict: true,
+    options: { from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string' }, 'retention-days': { type: 'string' } },
+  });
+  const allowed = { verify: ['from', 'to'], export: ['from', 'to', 'format'], prune: ['retention-days'] }[sub ?? ''];
+  if (!allowed) throw new UsageError(`unknown command: audit${sub ? ` ${sub}` : ''}`);
+  const extra = Object.keys(values).filter((k) => !allowed.includes(k));
+  if (extra.length) throw new UsageError(`audit ${sub}: unexpected ${extra.map((k) => `--${k}`).join(', ')}`);
+  const from = parseTime(values.from, '--from');
+  const to = parseTime(values.to, '--to');
+  if (from && to && Date.parse(from) > Date.parse(to)) throw new UsageError('--from must be before --to');
+
+  if (sub === 'export') {
+    if (!from || !to) throw new UsageError('audit export: --from and --to are required');
+    const format = values.format ?? 'jsonl';
+    if (format !== 'jsonl' && format !== 'csv') throw new UsageError('--format: jsonl or csv');
+    const db = await openDb(config);
+    try {
+      const write = (s: string) => (process.stdout.write(s) ? undefined : new Promise<void>((r) => process.stdout.once('drain', () => r())));
+      const { exportEvents } = await import('../audit/export.ts');
+      const count = await exportEvents(db, { from, to }, format, write);
+      process.stderr.write(`exported ${count} audit events\n`);
+    } finally {
+      await db.close();
+    }
+    return 0;
+  }
+
+  if (sub === 'prune') {
+    const days = Number(values['retention-days'] ?? 180);
+    if (!Number.isInteger(days) || days < 1) throw new UsageError('--retention-days: a whole number of days, at least 1');
+    if (days < 180) process.stderr.write(`yihao: warning: ${days} days is less than the six months the Cybersecurity Law (art. 21) requires\n`);
+    const db = await openDb(config);
+    try {
+      const { pruneAudit } = await import('../audit/prune.ts');
+      const r = await pruneAudit(db, { retentionDays: days, actor: 'cli' });
+      out(r.partitions.length
+        ? `dropped ${r.partitions.join(', ')}${r.lastPrunedId === null ? ' (empty)' : ` (events #${r.firstPrunedId}–#${r.lastPrunedId})`}; kept everything from ${r.cutoff.slice(0, 7)} on`
+        : `nothing to prune: no monthly partition lies entirely before ${r.cutoff}`);
+    } finally {
+      await db.close();
+    }
+    return 0;
+  }
+
+  const db = await openDb(config);
+  try {
+    const { verifyChain } = await import('../audit/verify.ts');
+    const r = await verifyChain(db, { from, to });
+    const span = r.first && r.last ? `${r.count} events from ${r.first.at} to ${r.last.at} (#${r.first.id}–#${r.last.id})` : '0 events';
+    if (r.findings.length) {
+      out(`audit chain BROKEN: ${r.findings.length} finding${r.findings.length === 1 ? '' : 's'} in ${span}`);
+      for (const f of r.findings.slice(0, 500)) out(`  ${f.kind}: ${f.message}`);
+      if (r.findings.length > 500) out(`  … and ${r.findings.length - 500} more`);
+      return 1;
+    }
+    out(`audit chain intact: ${span}`);
+    if (r.pruned) out(r.pruned);
+    out(`chain head: #${r.head.id} ${r.head.hash}`);
+    return 0;
+  } finally {
+    await db.close();
+  }
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -64,6 +152,9 @@ async function run(argv: string[]): Promise<number> {
     out(`YIHAO_PAIRWISE_KEY=${randomBytes(32).toString('base64url')}`);
     return 0;
   }
+
+  // Audit commands need the database only: an auditor's read-only role can run verify and export.
+  if (command === 'audit') return audit(sub, rest, config, out);
 
   const { createCore } = await import('../app.ts');
 

@@ -4,7 +4,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Login } from '../accounts/login.ts';
-import type { Audit } from '../audit/audit.ts';
+import { AuditWriteError, type Audit } from '../audit/audit.ts';
 import type { Logger } from '../log.ts';
 import { parseIdNumber, ID_NUMBER_MESSAGES } from '../identity/id-number.ts';
 import { readForm, BadForm } from '../http/form.ts';
@@ -169,7 +169,8 @@ export function interactionRoutes(deps: InteractionDeps) {
     } catch (err) {
       if (err instanceof BadForm) return showMessage(ctx, err.status, 'error');
       log.error('interaction failed', { err, path: ctx.path });
-      return showMessage(ctx, 500, 'error');
+      // Audit is fail-closed: when it cannot be written the action is refused as temporarily unavailable.
+      return showMessage(ctx, err instanceof AuditWriteError ? 503 : 500, 'error');
     }
   };
 }
