@@ -3,7 +3,7 @@
 //
 // Run it (development, from the repository root):
 //   terminal 1: npm start                               (yihao on http://localhost:3000; prints a demo citizen)
-//   terminal 2: node clients/examples/department-app.ts (this app on http://localhost:3001)
+//   terminal 2: npm run example (node clients/examples/department-app.ts on Node 22.18+; this app on http://localhost:3001)
 //   then open http://localhost:3001 and sign in with the demo citizen.
 // Environment: YIHAO_ISSUER, CLIENT_ID, CLIENT_SECRET, PORT, APP_URL, TRUST_PROXY (see README.md here).
 import { randomBytes } from 'node:crypto';
