@@ -1,6 +1,7 @@
-// Closed-loop load: `concurrency` workers each run flows back to back until the time is up.
-// A flow started before the deadline is allowed to finish; flows/s is completed flows over the
-// time until the last one finished. Latency is one whole flow, successful flows only.
+// Closed-loop load, percentiles, and what the machine did meanwhile (CPU and memory from /proc).
+// Load: `concurrency` workers each run flows back to back until the time is up. A flow started before
+// the deadline is allowed to finish; flows/s is completed flows over the time until the last one
+// finished. Latency is one whole flow, successful flows only.
 import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { FlowError } from './http.ts';
@@ -15,7 +16,7 @@ export interface Sample {
 }
 
 export async function runClosedLoop(
-  concurrency: number, durationMs: number, flow: (worker: number) => Promise<void>, healthy: () => boolean,
+  concurrency: number, durationMs: number, flow: (worker: number) => Promise<void>, healthy: () => boolean = () => true,
 ): Promise<Sample> {
   const sample: Sample = { flows: 0, elapsedMs: 0, latenciesMs: [], errors: 0, errorKinds: {}, errorExamples: [] };
   const start = performance.now();
@@ -46,10 +47,38 @@ export async function runClosedLoop(
 export function percentile(values: number[], p: number): number {
   if (!values.length) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
+  return percentileOfSorted(sorted, p);
+}
+
+function percentileOfSorted(sorted: number[], p: number): number {
+  if (!sorted.length) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-// CPU time from /proc, to tell a saturated server from a saturated load generator on two cores.
+/** What the load generator reports for one row (the latencies themselves stay in its process). */
+export interface Summary {
+  flows: number;
+  elapsedMs: number;
+  flowsPerSec: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  errors: number;
+  errorKinds: Record<string, number>;
+  errorExamples: string[];
+}
+
+export function summarize(s: Sample): Summary {
+  const sorted = [...s.latenciesMs].sort((a, b) => a - b);
+  return {
+    flows: s.flows, elapsedMs: s.elapsedMs, flowsPerSec: s.flows / (s.elapsedMs / 1000),
+    p50Ms: percentileOfSorted(sorted, 50), p95Ms: percentileOfSorted(sorted, 95), p99Ms: percentileOfSorted(sorted, 99),
+    errors: s.errors, errorKinds: s.errorKinds, errorExamples: s.errorExamples,
+  };
+}
+
+// ---- CPU time from /proc, to tell a saturated server from a saturated load generator on two cores.
+
 let ticksPerSecond: number | undefined;
 function clockTicks(): number {
   if (ticksPerSecond === undefined) {
@@ -62,46 +91,50 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-interface ProcStat { ppid: number; self: number; reapedChildren: number }
+interface ProcStat { ppid: number; seconds: number }
 
 function procStat(pid: number | string): ProcStat | undefined {
   try {
     // Fields after the parenthesised command name: ppid is 2nd, utime 12th, stime 13th, cutime 14th, cstime 15th.
+    // A child that exits moves from its own count to its parent's reaped-children count (cutime, cstime),
+    // so summing both over the living processes of a tree stays consistent.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    return { ppid: f[1]!, self: (f[11]! + f[12]!) / clockTicks(), reapedChildren: (f[13]! + f[14]!) / clockTicks() };
+    return { ppid: f[1]!, seconds: (f[11]! + f[12]! + f[13]! + f[14]!) / clockTicks() };
   } catch {
     return undefined;
   }
 }
 
-/** CPU seconds used so far by one process (user + system), or NaN when it cannot be read. */
-function processCpuSeconds(pid: number): number {
-  return procStat(pid)?.self ?? Number.NaN;
-}
-
-/**
- * CPU seconds used so far by this process's descendants (PostgreSQL with its backends, Redis), except
- * `exclude`'s subtree. A backend that exits moves from its own count to its parent's reaped-children
- * count, so summing both over the living processes stays consistent.
- */
-function descendantsCpuSeconds(exclude: number): number {
+function processTable(): Map<number, ProcStat> {
   const table = new Map<number, ProcStat>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const stat = procStat(name);
     if (stat) table.set(Number(name), stat);
   }
-  const inTree = (pid: number): boolean => {
+  return table;
+}
+
+/**
+ * The group each of this process's descendants belongs to: the nearest ancestor named in `roots`
+ * (a server and its cluster workers, the load generator), else "databases" (PostgreSQL with its
+ * backends, Redis, reapers). Processes outside this tree are not counted.
+ */
+function groupSeconds(roots: Map<number, string>): Map<string, number> {
+  const table = processTable();
+  const totals = new Map<string, number>();
+  for (const [pid, stat] of table) {
+    if (pid === process.pid) continue;
+    let group: string | undefined;
     for (let p = pid, hops = 0; p > 1 && hops < 64; p = table.get(p)?.ppid ?? 0, hops++) {
-      if (p === exclude) return false;
-      if (p === process.pid) return pid !== process.pid;
+      const root = roots.get(p);
+      if (root) { group = root; break; }
+      if (p === process.pid) { group = 'databases'; break; }
     }
-    return false;
-  };
-  let total = 0;
-  for (const [pid, stat] of table) if (inTree(pid)) total += stat.self + stat.reapedChildren;
-  return total;
+    if (group) totals.set(group, (totals.get(group) ?? 0) + stat.seconds);
+  }
+  return totals;
 }
 
 /** Busy CPU seconds of the whole machine, summed over cores (everything but idle and iowait). */
@@ -115,25 +148,41 @@ function machineBusySeconds(): number {
   }
 }
 
-export interface CpuUse { server: number; loadGenerator: number; databaseServers: number; machine: number }
+/** Average cores busy during a row (1.0 = one full core). */
+export interface CpuUse {
+  /** The server measured (with its cluster workers, if any). */
+  server: number;
+  loadGenerator: number;
+  databaseServers: number;
+  /** The bench's own idle servers (the other side of the comparison) and this runner. */
+  benchIdle: number;
+  machine: number;
+  /** Everything else on the machine: other people's work, which lowers every number. */
+  other: number;
+}
 
-/** Starts a CPU meter; its stop() gives the cores busy on average since (1.0 = one full core). */
-export function cpuMeter(serverPid: number): { stop(): CpuUse } {
+export interface MeterPids { server: number; loadGenerator: number; idleServers: number[] }
+
+/** Starts a CPU meter; its stop() gives the cores busy on average since. */
+export function cpuMeter(pids: MeterPids): { stop(): CpuUse } {
+  const roots = new Map<number, string>([[pids.server, 'server'], [pids.loadGenerator, 'loadGenerator'],
+    ...pids.idleServers.map((p): [number, string] => [p, 'idle'])]);
   const t0 = performance.now();
-  const server0 = processCpuSeconds(serverPid);
-  const databases0 = descendantsCpuSeconds(serverPid);
+  const groups0 = groupSeconds(roots);
   const self0 = process.cpuUsage();
   const machine0 = machineBusySeconds();
   return {
     stop() {
       const seconds = (performance.now() - t0) / 1000;
+      const groups = groupSeconds(roots);
+      const delta = (g: string) => Math.max(0, ((groups.get(g) ?? 0) - (groups0.get(g) ?? 0)) / seconds);
       const self = process.cpuUsage(self0);
-      return {
-        server: (processCpuSeconds(serverPid) - server0) / seconds,
-        loadGenerator: (self.user + self.system) / 1e6 / seconds,
-        databaseServers: (descendantsCpuSeconds(serverPid) - databases0) / seconds,
+      const use = {
+        server: delta('server'), loadGenerator: delta('loadGenerator'), databaseServers: delta('databases'),
+        benchIdle: delta('idle') + (self.user + self.system) / 1e6 / seconds,
         machine: (machineBusySeconds() - machine0) / seconds,
       };
+      return { ...use, other: Math.max(0, use.machine - use.server - use.loadGenerator - use.databaseServers - use.benchIdle) };
     },
   };
 }
@@ -144,4 +193,60 @@ export async function idleMachineLoad(ms: number): Promise<number> {
   const busy0 = machineBusySeconds();
   await new Promise((r) => setTimeout(r, ms));
   return (machineBusySeconds() - busy0) / ((performance.now() - t0) / 1000);
+}
+
+// ---- Memory: resident set size of a process and its descendants (cluster workers).
+
+function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** RSS in bytes of `pid` and every process below it. */
+export function treeRss(pid: number): number {
+  const table = processTable();
+  let total = rssOf(pid);
+  for (const [p] of table) {
+    for (let q = table.get(p)?.ppid ?? 0, hops = 0; q > 1 && hops < 64; q = table.get(q)?.ppid ?? 0, hops++) {
+      if (q === pid) { total += rssOf(p); break; }
+    }
+  }
+  return total;
+}
+
+/** Samples a server's RSS every `everyMs` until stopped; gives the largest and the last. */
+export function rssSampler(pid: number, everyMs = 1000): { stop(): { maxBytes: number; lastBytes: number } } {
+  let maxBytes = treeRss(pid);
+  let lastBytes = maxBytes;
+  const timer = setInterval(() => {
+    lastBytes = treeRss(pid);
+    maxBytes = Math.max(maxBytes, lastBytes);
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      lastBytes = treeRss(pid) || lastBytes;
+      maxBytes = Math.max(maxBytes, lastBytes);
+      return { maxBytes, lastBytes };
+    },
+  };
+}
+
+/** Least-squares slope of y over x (units of y per unit of x); NaN with fewer than two points. */
+export function slope(points: Array<[number, number]>): number {
+  if (points.length < 2) return Number.NaN;
+  const n = points.length;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den ? num / den : Number.NaN;
 }

@@ -1,29 +1,54 @@
-// The two deployment shapes the bench compares, as the environment the server child gets:
-// embedded (PGlite, short-lived state in the database) and PostgreSQL + Redis (throw-away servers
-// from test/support/servers.ts, stopped when the setup is done).
+// Throw-away PostgreSQL and Redis (test/support/servers.ts), stopped when the bench is done, and the
+// two deployment shapes as the environment yihao's child gets: PostgreSQL + Redis (the default), or
+// embedded (PGlite, short-lived state in the database; --setup embedded). The ceiling always uses
+// the same Redis as yihao, under its own key prefix (rows never overlap in time).
 import { createDatabase, startPostgres, startRedis } from '../test/support/servers.ts';
 import { onCleanup } from './cleanup.ts';
 
-export type SetupName = 'embedded' | 'postgres+redis';
-export const SETUPS: SetupName[] = ['embedded', 'postgres+redis'];
+export type SetupName = 'postgres+redis' | 'embedded';
+export const SETUPS: SetupName[] = ['postgres+redis', 'embedded'];
 
-export interface Storage { env: Record<string, string>; stop(): Promise<void> }
+export const YIHAO_REDIS_PREFIX = 'bench:';
+export const CEILING_REDIS_PREFIX = 'ceiling:';
 
-export async function startStorage(name: SetupName): Promise<Storage> {
-  if (name === 'embedded') return { env: {}, stop: async () => {} };
-  const postgres = await startPostgres();
-  const stopPostgres = onCleanup('PostgreSQL', () => postgres.stop());
+export interface Storage {
+  redisUrl: string;
+  /** yihao's database on the throw-away PostgreSQL (absent when it was not started). */
+  databaseUrl?: string;
+  /** yihao's environment for a setup. */
+  env(setup: SetupName): Record<string, string>;
+  /** Another empty database on the same PostgreSQL (a second yihao with its own accounts). */
+  extraDatabase(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startStorage(o: { postgres: boolean }): Promise<Storage> {
   const redis = await startRedis();
   const stopRedis = onCleanup('Redis', () => redis.stop());
+  let adminUrl: string | undefined;
+  let databaseUrl: string | undefined;
+  let stopPostgres = async () => {};
+  if (o.postgres) {
+    const postgres = await startPostgres();
+    stopPostgres = onCleanup('PostgreSQL', () => postgres.stop());
+    adminUrl = postgres.url;
+    databaseUrl = await createDatabase(adminUrl, 'yihao_bench');
+  }
   return {
-    env: {
-      DATABASE_URL: await createDatabase(postgres.url, 'yihao_bench'),
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: 'bench:',
+    redisUrl: redis.url,
+    databaseUrl,
+    env(setup): Record<string, string> {
+      if (setup === 'embedded') return {};
+      if (!databaseUrl) throw new Error('PostgreSQL was not started');
+      return { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, REDIS_KEY_PREFIX: YIHAO_REDIS_PREFIX };
+    },
+    async extraDatabase() {
+      if (!adminUrl) throw new Error('PostgreSQL was not started');
+      return createDatabase(adminUrl, 'yihao_bench');
     },
     async stop() {
-      await stopRedis();
       await stopPostgres();
+      await stopRedis();
     },
   };
 }

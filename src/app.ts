@@ -18,10 +18,21 @@ import { createLogin } from './accounts/login.ts';
 import { createAudit, type Audit } from './audit/audit.ts';
 import { createClientStore, type ClientStore } from './clients/store.ts';
 import { applyClients, type ApplyResult } from './clients/apply.ts';
+import { CLIENT_REFRESH_MS, clientsChannel, followClientChanges, publishClientChanges } from './clients/invalidation.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { interactionRoutes } from './interactions/routes.ts';
+import { casRoutes, casAwareMetadata, withCasClients } from './cas/index.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { recordLoginContext } from './sessions/login-context.ts';
+import { sessionIndexFor } from './sessions/session-store.ts';
+import { sessionOversightFor } from './sessions/oversight.ts';
+import { requestLog } from './http/request-log.ts';
+import { createAdminApi } from './admin/api.ts';
+import { consoleRoutes, withConsoleClient } from './console/index.ts';
+import { anomalyDetectorFor, startAnomalySweeper } from './anomaly/index.ts';
+import { createDynamicRegistration } from './registration/index.ts';
+import { acceptRotatedSecrets } from './clients/secret-grace.ts';
 import { loadRuntimeSecrets, type RuntimeSecrets } from './runtime-secrets.ts';
 
 export interface Core {
@@ -38,12 +49,20 @@ export interface Core {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * Migrations and the client registration files: done once per start. A cluster's primary does them
+   * before forking; its workers pass false (src/cluster.ts).
+   */
+  startupTasks?: boolean;
+}
+
 /** Storage, keys and domain services: what both the server and the CLI need. */
-export async function createCore(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Core> {
+export async function createCore(config: Config, log: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<Core> {
   const db = config.databaseUrl ? createPostgresDb(config.databaseUrl) : await createPgliteDb(`${config.dataDir}/pglite`);
   const closers: Array<() => Promise<unknown> | unknown> = [() => db.close()];
   try {
-    await migrate(db);
+    if (options.startupTasks !== false) await migrate(db);
     const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 }) : undefined;
     if (redis) {
       await redis.connect();
@@ -57,6 +76,7 @@ export async function createCore(config: Config, log: Logger = createLogger(conf
     const counters = redis ? createRedisCounters(redis, `${config.redisKeyPrefix}cnt:`) : createDbCounters(db);
     const audit = createAudit(db, log);
     const clients = createClientStore(db, process.env);
+    if (redis) closers.unshift(publishClientChanges(clients, redis, clientsChannel(config.redisKeyPrefix), log));
     await clients.refresh();
     return {
       config, log, db, redis, counters, identityKeys, accounts, passwords, audit, clients,
@@ -77,32 +97,61 @@ export interface Yihao {
   close(): Promise<void>;
 }
 
-export async function createYihao(config: Config, log?: Logger): Promise<Yihao> {
-  const core = await createCore(config, log);
+export async function createYihao(config: Config, log?: Logger, options: StartOptions = {}): Promise<Yihao> {
+  const core = await createCore(config, log, options);
   const stops: Array<() => void> = [];
   try {
     const secrets = await loadRuntimeSecrets(config);
     const { jwks } = await loadSigningKeys(config.keysDir, { production: config.production });
     const adapter = core.redis ? createRedisAdapter(core.redis, `${config.redisKeyPrefix}oidc:`) : createDbAdapter(core.db);
     if (!core.redis) stops.push(startSweeper(core.db, 60_000));
+    const registration = createDynamicRegistration({ db: core.db, clients: core.clients, audit: core.audit, issuer: config.issuer, production: config.production });
     const provider = createProvider({
       issuer: config.issuer, production: config.production, jwks, cookieKeys: secrets.cookieKeys, pairwiseKey: secrets.pairwiseKey,
-      ttl: config.ttl, adapter, clients: core.clients, accounts: core.accounts, audit: core.audit, log: core.log,
+      ttl: config.ttl, adapter, clients: withConsoleClient(withCasClients(core.clients, config.issuer), config.issuer), accounts: core.accounts, audit: core.audit, log: core.log,
+      registration,
     });
     provider.proxy = config.trustProxy;
+    // Trust only the address our own proxy appended: a client can forge the leftmost X-Forwarded-For
+    // entries, and ctx.ip feeds the per-IP login throttle and the audit trail.
+    if (config.trustProxy) provider.maxIpsCount = 1;
+    acceptRotatedSecrets(provider, core.db, core.clients, process.env);
 
-    const clientsApplied = await applyClients(config.clientsDir, {
+    const clientsApplied: ApplyResult = options.startupTasks === false ? { plan: [], problems: [], applied: false } : await applyClients(config.clientsDir, {
       store: core.clients, audit: core.audit, context: { production: config.production, env: process.env },
-      validate: async (m) => { await provider.Client.validate(m as never); }, actor: 'startup',
+      validate: async (m) => { await provider.Client.validate(casAwareMetadata(m, config.issuer) as never); }, actor: 'startup',
     });
     for (const p of clientsApplied.problems) {
       for (const e of p.errors) core.log.warn('client registration refused', { file: p.file, field: e.field, reason: e.message });
     }
-    stops.push(core.clients.startRefresh(30_000));
+    for (const s of clientsApplied.plan) {
+      if (s.action === 'conflict') core.log.warn('client registration file conflicts with admin API changes; left as it is', { file: s.file, clientId: s.clientId, fields: s.changed });
+    }
+    // Other processes' client changes: announced through Redis, else seen at the next full refresh (docs/scaling.md).
+    if (core.redis) stops.push(await followClientChanges(core.clients, core.redis, clientsChannel(config.redisKeyPrefix), core.log));
+    stops.push(core.clients.startRefresh(core.redis ? CLIENT_REFRESH_MS.withRedis : CLIENT_REFRESH_MS.withoutRedis));
 
-    const login = createLogin({ accounts: core.accounts, passwords: core.passwords, counters: core.counters, policy: config.login });
+    // Anomaly signals from every login outcome, counted off the login's path (src/anomaly/).
+    const anomalies = anomalyDetectorFor(core);
+    if (!core.redis) stops.push(startAnomalySweeper(anomalies.store, core.log));
+    const login = createLogin({ accounts: core.accounts, passwords: core.passwords, counters: core.counters, policy: config.login, anomalies });
+    provider.use(requestLog(core.log));
     provider.use(securityHeaders({ production: config.production }));
+    provider.use(recordLoginContext(sessionIndexFor(core), core.log)); // IP and user agent beside each session
     provider.use(interactionRoutes({ provider, login, audit: core.audit, log: core.log, csrfKey: secrets.cookieKeys[0]! }));
+    provider.use(casRoutes({ provider, core, adapter, jwks, pairwiseKey: secrets.pairwiseKey }));
+    provider.use(registration.middleware); // RFC 7591/7592 at /reg: the request the Client adapter's writes are made for
+    provider.use(createAdminApi({
+      provider, db: core.db, clients: core.clients, accounts: core.accounts, log: core.log, issuer: config.issuer,
+      production: config.production, env: process.env,
+      validate: async (m) => { await provider.Client.validate(casAwareMetadata(m, config.issuer) as never); },
+      sessions: { oversight: sessionOversightFor(core, provider), audit: core.audit },
+      initialAccessTokens: registration.admin,
+    }).middleware);
+    provider.use(consoleRoutes({ // /admin: the administrators' console, an internal client like CAS services
+      provider, core, adapter, jwks, login, csrfKey: secrets.cookieKeys[0]!,
+      validate: async (m) => { await provider.Client.validate(casAwareMetadata(m, config.issuer) as never); },
+    }));
 
     let server: Server | undefined;
     return {

@@ -33,6 +33,7 @@ const EnvSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: int(14 * 24 * 3600, 60),
   DEMO_ACCOUNT: z.enum(['true', 'false']).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  WORKERS: z.coerce.number().int().min(1).max(256).optional(),
 });
 
 export interface Config {
@@ -52,6 +53,8 @@ export interface Config {
   ttl: { session: number; accessToken: number; refreshToken: number };
   demoAccount: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Server processes (src/cluster.ts); unset: one per core. */
+  workers?: number;
 }
 
 export class ConfigError extends Error {
@@ -117,5 +120,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ttl: { session: e.SESSION_TTL_SECONDS, accessToken: e.ACCESS_TOKEN_TTL_SECONDS, refreshToken: e.REFRESH_TOKEN_TTL_SECONDS },
     demoAccount: !production && e.DEMO_ACCOUNT !== 'false',
     logLevel: e.LOG_LEVEL,
+    workers: e.WORKERS,
   };
 }

@@ -1,12 +1,21 @@
 // Accounts in PostgreSQL. The ID number arrives validated and leaves this module only as
 // a blind index, a ciphertext and a mask.
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
 import type { IdentityKeys } from '../identity/protect.ts';
 import { blindIndex, encryptIdNumber, decryptIdNumber } from '../identity/protect.ts';
 import { maskIdNumber, type ParsedIdNumber } from '../identity/id-number.ts';
 
 export const ID_TYPE_RESIDENT = 'resident';
+
+/**
+ * Roles an account can hold (accounts.roles). system_admin: may use the admin API (docs/admin-api.md);
+ * security_admin: may oversee and end sessions, lock and unlock accounts (docs/sessions.md, docs/console.md);
+ * auditor: reads the whole audit trail, administrators' own actions included, and changes nothing.
+ * MLPS 2.0 (GB/T 22239-2019, 三员分立) keeps the three apart.
+ */
+export const ROLES = ['system_admin', 'security_admin', 'auditor'] as const;
+export type Role = typeof ROLES[number];
 
 export interface Account {
   id: string;
@@ -19,20 +28,27 @@ export interface Account {
   gender: string | null;
   passwordHash: string | null;
   roles: string[];
+  /** 'active'; 'locked' by a security administrator (docs/console.md); anything else cannot sign in either. */
   status: string;
+  /** The blind index: the key of the login-failure counter (login.ts). */
+  idIndex?: string;
+  /** A security administrator required a new password: the current one no longer signs in. */
+  passwordResetRequired?: boolean;
 }
 
 interface AccountRow {
   id: string; id_type: string; id_masked: string; id_ciphertext: string; name: string; phone: string | null;
   birthdate: string | null; gender: string | null; password_hash: string | null; roles: string[]; status: string;
+  id_index: string; password_reset_required: boolean;
 }
 
 const COLUMNS = `id, id_type, id_masked, id_ciphertext, name, phone, to_char(birthdate, 'YYYY-MM-DD') AS birthdate,
-  gender, password_hash, roles, status`;
+  gender, password_hash, roles, status, id_index, password_reset_required`;
 
 const toAccount = (r: AccountRow): Account => ({
   id: r.id, idType: r.id_type, idMasked: r.id_masked, idCiphertext: r.id_ciphertext, name: r.name, phone: r.phone,
   birthdate: r.birthdate, gender: r.gender, passwordHash: r.password_hash, roles: r.roles ?? [], status: r.status,
+  idIndex: r.id_index, passwordResetRequired: r.password_reset_required === true,
 });
 
 export class DuplicateAccountError extends Error {
@@ -44,7 +60,18 @@ export interface Accounts {
   create(input: { idNumber: ParsedIdNumber; name: string; phone?: string; passwordHash: string; roles?: string[] }): Promise<Account>;
   findById(id: string): Promise<Account | undefined>;
   findByIndex(index: string): Promise<Account | undefined>;
-  updatePasswordHash(id: string, hash: string): Promise<void>;
+  /** With `replacing`, only when the stored hash is still that one (a rehash at login must not undo a concurrent change). */
+  updatePasswordHash(id: string, hash: string, replacing?: string): Promise<void>;
+  /** Adds a role; returns the roles after, or undefined when the account already held it (nothing changed). */
+  grantRole(id: string, role: Role, q?: Queryable): Promise<string[] | undefined>;
+  /** Removes a role; returns the roles after, or undefined when the account did not hold it. */
+  revokeRole(id: string, role: Role, q?: Queryable): Promise<string[] | undefined>;
+  /** A security administrator's lock (status 'locked'); false when the account was not active (nothing changed). */
+  lock(id: string, q?: Queryable): Promise<boolean>;
+  /** Lifts an administrator's lock; false when the account was not locked (nothing changed). */
+  unlock(id: string, q?: Queryable): Promise<boolean>;
+  /** Requires (or withdraws the requirement of) a new password; false when it was so already. */
+  setPasswordResetRequired(id: string, required: boolean, q?: Queryable): Promise<boolean>;
   revealIdNumber(account: Account): string;
 }
 
@@ -71,8 +98,30 @@ export function createAccounts(db: Db, keys: IdentityKeys): Accounts {
       const rows = await db.query<AccountRow>(`SELECT ${COLUMNS} FROM accounts WHERE id_index = $1`, [index]);
       return rows[0] && toAccount(rows[0]);
     },
-    async updatePasswordHash(id, hash) {
-      await db.query('UPDATE accounts SET password_hash = $2, updated_at = now() WHERE id = $1', [id, hash]);
+    async updatePasswordHash(id, hash, replacing) {
+      // A new password (not a rehash of the same one) satisfies a required reset.
+      if (replacing === undefined) await db.query('UPDATE accounts SET password_hash = $2, password_reset_required = false, updated_at = now() WHERE id = $1', [id, hash]);
+      else await db.query('UPDATE accounts SET password_hash = $2, updated_at = now() WHERE id = $1 AND password_hash = $3', [id, hash, replacing]);
+    },
+    async grantRole(id, role, q = db) {
+      const [row] = await q.query<{ roles: string[] }>(
+        'UPDATE accounts SET roles = array_append(roles, $2::text), updated_at = now() WHERE id = $1 AND NOT ($2 = ANY(roles)) RETURNING roles', [id, role]);
+      return row?.roles;
+    },
+    async revokeRole(id, role, q = db) {
+      const [row] = await q.query<{ roles: string[] }>(
+        'UPDATE accounts SET roles = array_remove(roles, $2::text), updated_at = now() WHERE id = $1 AND $2 = ANY(roles) RETURNING roles', [id, role]);
+      return row?.roles;
+    },
+    async lock(id, q = db) {
+      return (await q.query("UPDATE accounts SET status = 'locked', updated_at = now() WHERE id = $1 AND status = 'active' RETURNING id", [id])).length === 1;
+    },
+    async unlock(id, q = db) {
+      return (await q.query("UPDATE accounts SET status = 'active', updated_at = now() WHERE id = $1 AND status = 'locked' RETURNING id", [id])).length === 1;
+    },
+    async setPasswordResetRequired(id, required, q = db) {
+      return (await q.query(
+        'UPDATE accounts SET password_reset_required = $2, updated_at = now() WHERE id = $1 AND password_reset_required <> $2 RETURNING id', [id, required])).length === 1;
     },
     revealIdNumber: (account) => decryptIdNumber(keys, account.idCiphertext),
   };

@@ -3,21 +3,24 @@
 // and per client IP. An attempt reserves its slot *before* the password is checked, so parallel
 // attempts cannot slip past the limit: at most maxFailures verifications per lock window.
 import type { Counters } from '../store/counters.ts';
+import type { AnomalySink } from '../anomaly/detector.ts';
 import type { Account, Accounts } from './accounts.ts';
 import type { Passwords } from './passwords.ts';
 import { MAX_PASSWORD_LENGTH } from './passwords.ts';
 
-export type LoginFailure = 'invalid_credentials' | 'locked' | 'ip_throttled' | 'disabled';
+// disabled: not active (a security administrator's lock among others); password_reset_required: the right
+// password, which an administrator has required to be replaced. Both only once the password matched.
+export type LoginFailure = 'invalid_credentials' | 'locked' | 'ip_throttled' | 'disabled' | 'password_reset_required';
 export type LoginResult = { ok: true; account: Account } | { ok: false; reason: LoginFailure; lockedNow?: boolean; accountId?: string };
 
 export interface LoginPolicy { maxFailures: number; lockSeconds: number; ipMaxFailures: number }
 
-export function createLogin(deps: { accounts: Accounts; passwords: Passwords; counters: Counters; policy: LoginPolicy }) {
+export function createLogin(deps: { accounts: Accounts; passwords: Passwords; counters: Counters; policy: LoginPolicy; anomalies?: AnomalySink }) {
   const { accounts, passwords, counters, policy } = deps;
   const numberKey = (index: string) => `login:number:${index}`;
   const ipKey = (ip: string) => `login:ip:${ip}`;
 
-  return {
+  const login = {
     async authenticate(idNumber: string, password: string, ip: string): Promise<LoginResult> {
       if ((await counters.get(ipKey(ip))) >= policy.ipMaxFailures) return { ok: false, reason: 'ip_throttled' };
       const index = accounts.indexOf(idNumber);
@@ -29,8 +32,11 @@ export function createLogin(deps: { accounts: Accounts; passwords: Passwords; co
       if (account && matches) {
         await counters.reset(numberKey(index));
         if (account.status !== 'active') return { ok: false, reason: 'disabled', accountId: account.id };
+        if (account.passwordResetRequired) return { ok: false, reason: 'password_reset_required', accountId: account.id };
+        // Older argon2 parameters, or a hash imported from a legacy system (bcrypt, PBKDF2, salted
+        // SM3/SHA-256) just verified by its own scheme: replace it with argon2id in this request.
         if (passwords.needsRehash(account.passwordHash!)) {
-          await accounts.updatePasswordHash(account.id, await passwords.hash(password));
+          await accounts.updatePasswordHash(account.id, await passwords.hash(password), account.passwordHash!);
         }
         return { ok: true, account };
       }
@@ -38,6 +44,22 @@ export function createLogin(deps: { accounts: Accounts; passwords: Passwords; co
       const lockedNow = attempt === policy.maxFailures;
       return { ok: false, reason: lockedNow ? 'locked' : 'invalid_credentials', lockedNow, accountId: account?.id };
     },
+  };
+
+  return {
+    /** One attempt; its outcome goes to the anomaly signals without waiting for them (src/anomaly/). */
+    async authenticate(idNumber: string, password: string, ip: string): Promise<LoginResult> {
+      const result = await login.authenticate(idNumber, password, ip);
+      deps.anomalies?.observe({
+        ok: result.ok, idNumber, index: accounts.indexOf(idNumber), ip,
+        accountId: result.ok ? result.account.id : result.accountId, reason: result.ok ? undefined : result.reason,
+      });
+      return result;
+    },
+    /** Failures counted against this number (blind index) in the current lock window. */
+    failures: (index: string) => counters.get(numberKey(index)),
+    /** Lifts the lock that failures put on a number (a security administrator's unlock). */
+    clearFailures: (index: string) => counters.reset(numberKey(index)),
   };
 }
 export type Login = ReturnType<typeof createLogin>;

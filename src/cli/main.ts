@@ -1,22 +1,32 @@
 // `yihao <command>` — the same environment as the server (see README "CLI").
 import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
 import { loadConfig, ConfigError, type Config } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { createPostgresDb, createPgliteDb } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { parseIdNumber, ID_NUMBER_MESSAGES } from '../identity/id-number.ts';
-import { DuplicateAccountError } from '../accounts/accounts.ts';
+import { DuplicateAccountError, ROLES, type Role } from '../accounts/accounts.ts';
 import { MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH } from '../accounts/passwords.ts';
 import { rotateSigningKeys } from '../oidc/signing-keys.ts';
+import { SESSIONS_USAGE } from '../sessions/cli.ts';
 
 const USAGE = `usage: yihao <command>
+  start [--workers N]                            run the server: N processes (default WORKERS, else one per core;
+                                                 one with embedded storage)
   migrate                                        apply database migrations
   accounts add --id-number N --name NAME [--phone P] --password-stdin
                                                  create a citizen account (password read from standard input)
-  clients apply [dir] [--dry-run]                apply client registration files (default: CLIENTS_DIR)
+  accounts grant-role --id-number N --role R     give an account a role: system_admin, security_admin or auditor
+  accounts revoke-role --id-number N --role R    take a role away again
+  accounts import FILE [--format jsonl|csv] [--batch 5000] [--resume] [--progress 100000]
+                                                 import accounts from a legacy system (docs/import.md); refused
+                                                 rows go to FILE.rejected.jsonl; --resume continues after a crash
+  clients apply [dir] [--dry-run] [--force]      apply client registration files (default: CLIENTS_DIR);
+                                                 --force: files win over changes made through the admin API
   keys rotate                                    stage new signing keys; run again to promote them
   secrets generate                               print fresh production secrets as environment lines
-  audit verify [--from T] [--to T]               check the audit hash chain; exit 1 naming every altered row
+${SESSIONS_USAGE}  audit verify [--from T] [--to T]               check the audit hash chain; exit 1 naming every altered row
   audit export --from T --to T [--format jsonl|csv]
                                                  write audit events to standard output (default jsonl)
   audit prune [--retention-days D]               drop monthly audit partitions older than D days (default 180)
@@ -123,6 +133,23 @@ async function run(argv: string[]): Promise<number> {
   const config = loadConfig();
   const out = (s: string) => process.stdout.write(`${s}\n`);
 
+  if (command === 'start') {
+    const { values } = parseArgs({ args: argv.slice(1), options: { workers: { type: 'string' } }, strict: true });
+    const workers = values.workers === undefined ? undefined : Number(values.workers);
+    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 256)) throw new UsageError('--workers: a whole number from 1 to 256');
+    // argon2 runs on libuv's thread pool, sized to the cores (as src/main.ts); the workers inherit it.
+    process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
+    const log = createLogger(config.logLevel);
+    try {
+      const { serve } = await import('../cluster.ts');
+      await serve(config, log, { workers });
+    } catch (err) {
+      log.error('yihao failed to start', { err });
+      process.exit(1);
+    }
+    return 0;
+  }
+
   if (command === 'migrate') {
     const db = await openDb(config);
     try {
@@ -155,6 +182,11 @@ async function run(argv: string[]): Promise<number> {
 
   // Audit commands need the database only: an auditor's read-only role can run verify and export.
   if (command === 'audit') return audit(sub, rest, config, out);
+
+  if (command === 'sessions') {
+    const { sessionsCommand } = await import('../sessions/cli.ts');
+    return sessionsCommand(sub, rest, { config, out, usageError: (m) => new UsageError(m) });
+  }
 
   const { createCore } = await import('../app.ts');
 
@@ -193,18 +225,84 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
 
+  if (command === 'accounts' && (sub === 'grant-role' || sub === 'revoke-role')) {
+    const { values } = parseArgs({ args: rest, options: { 'id-number': { type: 'string' }, role: { type: 'string' } }, strict: true });
+    const problems: string[] = [];
+    const parsed = parseIdNumber(values['id-number'] ?? '');
+    if (!values['id-number']) problems.push('--id-number is required');
+    else if (!parsed.ok) problems.push(`--id-number: ${ID_NUMBER_MESSAGES.en[parsed.code]}`);
+    if (!ROLES.includes(values.role as Role)) problems.push(`--role: one of ${ROLES.join(', ')}`);
+    if (problems.length || !parsed.ok) throw new UsageError(problems.join('\n'));
+    const core = await createCore(config, createLogger('warn'));
+    try {
+      const { changeRole } = await import('../admin/roles.ts');
+      const r = await changeRole(core, sub === 'grant-role' ? 'grant' : 'revoke', parsed.value.number, values.role as Role, 'cli');
+      if (!r) throw new UsageError('no account with this identity number');
+      const who = `account ${r.account.id} (${r.account.idMasked})`;
+      if (!r.changed) out(sub === 'grant-role' ? `${who} already holds ${values.role}` : `${who} does not hold ${values.role}`);
+      else out(`${sub === 'grant-role' ? 'granted' : 'revoked'} ${values.role} ${sub === 'grant-role' ? 'to' : 'from'} ${who}; roles: ${r.roles.join(', ') || '(none)'}`);
+    } finally {
+      await core.close();
+    }
+    return 0;
+  }
+
+  if (command === 'accounts' && sub === 'import') {
+    const { values, positionals } = parseArgs({
+      args: rest, allowPositionals: true, strict: true,
+      options: { format: { type: 'string' }, batch: { type: 'string' }, resume: { type: 'boolean' }, progress: { type: 'string' } },
+    });
+    const count = (flag: string, value: string | undefined, def: number, max: number) => {
+      const n = Number(value ?? def);
+      if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${flag}: a whole number from 1 to ${max}`);
+      return n;
+    };
+    if (positionals.length !== 1) throw new UsageError('accounts import: exactly one FILE');
+    if (values.format !== undefined && values.format !== 'jsonl' && values.format !== 'csv') throw new UsageError('--format: jsonl or csv');
+    const options = {
+      file: positionals[0]!, format: values.format as 'jsonl' | 'csv' | undefined, resume: values.resume ?? false,
+      batchSize: count('batch', values.batch, 5000, 100_000), progressEvery: count('progress', values.progress, 100_000, 1e12),
+    };
+    const { importAccounts, ImportInputError } = await import('../accounts/import.ts');
+    const core = await createCore(config, createLogger('warn'));
+    let shown = 0;
+    try {
+      const r = await importAccounts(core.db, core.identityKeys, options, {
+        progress: (p) => process.stderr.write(`line ${p.lines}: ${p.inserted} imported, ${p.present} already present, ${p.rejected} refused; ${Math.round(p.rowsPerSecond)} rows/s\n`),
+        refused: (f) => {
+          if (++shown <= 100) process.stderr.write(`line ${f.line}: refused: ${f.field}: ${f.reason}${f.id_masked ? ` (${f.id_masked})` : ''}\n`);
+          if (shown === 101) process.stderr.write(`further refusals are only in ${options.file}.rejected.jsonl\n`);
+        },
+      });
+      if (r.alreadyFinished) {
+        out(`nothing to do: this file was imported completely (${r.inserted} imported, ${r.present} already present, ${r.rejected} refused)`);
+        return r.rejected ? 1 : 0;
+      }
+      await core.audit.record({ type: 'accounts.imported', outcome: 'success', actor: 'cli', details: {
+        file: options.file, lines: r.lines, inserted: r.inserted, present: r.present, rejected: r.rejected, resumedAfter: r.resumedAfter } });
+      out(`${r.resumedAfter ? `resumed after line ${r.resumedAfter}; ` : ''}${r.lines} lines: ${r.inserted} imported, ${r.present} already present, ${r.rejected} refused`
+        + `${r.rejectedFile ? ` (see ${r.rejectedFile})` : ''}; ${r.seconds.toFixed(1)} s, ${Math.round(r.rowsPerSecond)} rows/s`);
+      return r.rejected ? 1 : 0;
+    } catch (err) {
+      if (err instanceof ImportInputError) throw new UsageError(err.message);
+      throw err;
+    } finally {
+      await core.close();
+    }
+  }
+
   if (command === 'clients' && sub === 'apply') {
-    const { values, positionals } = parseArgs({ args: rest, options: { 'dry-run': { type: 'boolean' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: rest, options: { 'dry-run': { type: 'boolean' }, force: { type: 'boolean' } }, allowPositionals: true, strict: true });
     const dir = positionals[0] ?? config.clientsDir;
     const { applyClients, formatPlan } = await import('../clients/apply.ts');
     const core = await createCore(config, createLogger('warn'));
     try {
       const result = await applyClients(dir, {
         store: core.clients, audit: core.audit, context: { production: config.production, env: process.env }, actor: 'cli',
-      }, { dryRun: values['dry-run'] });
+      }, { dryRun: values['dry-run'], force: values.force });
       out(formatPlan(result) || 'no client registration files');
       out(values['dry-run'] ? '(dry run: nothing changed)' : 'applied');
-      return result.problems.length ? 1 : 0;
+      return result.problems.length || result.plan.some((s) => s.action === 'conflict') ? 1 : 0;
     } finally {
       await core.close();
     }

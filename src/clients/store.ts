@@ -1,7 +1,10 @@
 // Client registrations: PostgreSQL is the record, an in-process map serves the hot path
 // (oidc-provider asks for the client on every protocol request; see OIDC-PROVIDER-NOTES #645).
-import type { Db } from '../store/db.ts';
-import { resolveSecret, type ClientMetadata } from './registration.ts';
+import type { Db, Queryable } from '../store/db.ts';
+import { resolveSecret, type ClientMetadata, type IdNumberApproval } from './registration.ts';
+
+/** An approval to release id_number, as recorded (migrations/003_admin_clients.sql). */
+export interface ApprovalRecord extends IdNumberApproval { recorded_by: string; recorded_at: string }
 
 export interface ClientRow {
   clientId: string;
@@ -11,12 +14,14 @@ export interface ClientRow {
   sourceFile: string | null;
   sourceHash: string | null;
   disabled: boolean;
+  /** Deleted through the admin API: a tombstone that keeps the client_id from being reused. */
+  deleted?: boolean;
 }
 
-interface Row { client_id: string; metadata: ClientMetadata; department: string | null; source: string; source_file: string | null; source_hash: string | null; disabled: boolean }
+interface Row { client_id: string; metadata: ClientMetadata; department: string | null; source: string; source_file: string | null; source_hash: string | null; disabled: boolean; deleted?: boolean }
 const toRow = (r: Row): ClientRow => ({
   clientId: r.client_id, metadata: r.metadata, department: r.department, source: r.source,
-  sourceFile: r.source_file, sourceHash: r.source_hash, disabled: r.disabled,
+  sourceFile: r.source_file, sourceHash: r.source_hash, disabled: r.disabled, deleted: r.deleted === true,
 });
 
 export interface ClientStore {
@@ -25,20 +30,50 @@ export interface ClientStore {
   /** The served (secret-resolved) metadata of an enabled client. */
   find(clientId: string): Promise<ClientMetadata | undefined>;
   cached(clientId: string): ClientMetadata | undefined;
+  /**
+   * Drops a client from this process's cache after a committed change, so the next find reads the database,
+   * and tells the change listeners (the other processes: src/clients/invalidation.ts).
+   */
+  forget(clientId: string): void;
+  /** Re-reads one client into this process's cache: another process changed it. Tells no listener. */
+  reload(clientId: string): Promise<void>;
+  /** Called with the client id after each committed change made through this store (save outside a transaction, setDisabled, forget). */
+  onChange(listener: (clientId: string) => void): () => void;
   all(): ClientMetadata[];
   rows(): Promise<ClientRow[]>;
   save(row: Omit<ClientRow, 'disabled'>, tx?: Db | Parameters<Parameters<Db['transaction']>[0]>[0]): Promise<void>;
   setDisabled(clientId: string, disabled: boolean): Promise<void>;
+  /** The approval to release id_number in force for this client, if any. */
+  approval(clientId: string, q?: Queryable): Promise<ApprovalRecord | undefined>;
+  recordApproval(clientId: string, approval: IdNumberApproval, recordedBy: string, q?: Queryable): Promise<void>;
+  revokeApproval(clientId: string, q?: Queryable): Promise<void>;
   startRefresh(intervalMs: number): () => void;
 }
 
 export function createClientStore(db: Db, env: Record<string, string | undefined>): ClientStore {
   let cache = new Map<string, ClientMetadata>();
   const serve = (m: ClientMetadata) => resolveSecret(m, env);
+  // A change seen while a full refresh is under way wins over that refresh's older snapshot.
+  let version = 0;
+  const touchedAt = new Map<string, number>();
+  const touch = (clientId: string) => { touchedAt.set(clientId, ++version); return version; };
+  const listeners = new Set<(clientId: string) => void>();
+  const changed = (clientId: string) => {
+    touch(clientId);
+    for (const l of listeners) l(clientId);
+  };
   const store: ClientStore = {
     async refresh() {
+      const since = version;
       const rows = await db.query<Row>('SELECT client_id, metadata FROM clients WHERE NOT disabled');
-      cache = new Map(rows.map((r) => [r.client_id, serve(r.metadata)]));
+      const next = new Map(rows.map((r) => [r.client_id, serve(r.metadata)]));
+      for (const [id, at] of touchedAt) {
+        if (at <= since) continue;
+        const current = cache.get(id);
+        if (current) next.set(id, current);
+        else next.delete(id);
+      }
+      cache = next;
     },
     async find(clientId) {
       const hit = cache.get(clientId);
@@ -51,9 +86,25 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
       return served;
     },
     cached: (clientId) => cache.get(clientId),
+    forget: (clientId) => {
+      cache.delete(clientId);
+      changed(clientId);
+    },
+    async reload(clientId) {
+      const mine = touch(clientId);
+      const [row] = await db.query<Row>('SELECT client_id, metadata FROM clients WHERE client_id = $1 AND NOT disabled', [clientId]);
+      if (touchedAt.get(clientId) !== mine) return; // a newer change or reload is under way
+      if (row) cache.set(clientId, serve(row.metadata));
+      else cache.delete(clientId);
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => { listeners.delete(listener); };
+    },
     all: () => [...cache.values()],
     async rows() {
-      return (await db.query<Row>('SELECT client_id, metadata, department, source, source_file, source_hash, disabled FROM clients ORDER BY client_id')).map(toRow);
+      return (await db.query<Row>(`SELECT client_id, metadata, department, source, source_file, source_hash, disabled,
+        deleted_at IS NOT NULL AS deleted FROM clients ORDER BY client_id`)).map(toRow);
     },
     async save(row, q = db) {
       await q.query(
@@ -64,11 +115,29 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
         [row.clientId, row.metadata, row.department, row.source, row.sourceFile, row.sourceHash],
       );
       cache.set(row.clientId, serve(row.metadata));
+      // Inside a transaction nothing is committed yet: the caller calls forget after the commit.
+      if (q === db) changed(row.clientId);
     },
     async setDisabled(clientId, disabled) {
       await db.query('UPDATE clients SET disabled = $2, updated_at = now() WHERE client_id = $1', [clientId, disabled]);
       if (disabled) cache.delete(clientId);
       else await store.refresh();
+      changed(clientId);
+    },
+    async approval(clientId, q = db) {
+      const [row] = await q.query<ApprovalRecord>(
+        `SELECT approved_by, to_char(approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS approved_at, legal_basis, recorded_by,
+           to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS recorded_at
+         FROM client_approvals WHERE client_id = $1 AND scope = 'id_number' AND revoked_at IS NULL ORDER BY id DESC LIMIT 1`, [clientId]);
+      return row;
+    },
+    async recordApproval(clientId, a, recordedBy, q = db) {
+      await q.query(
+        `INSERT INTO client_approvals (client_id, scope, approved_by, approved_at, legal_basis, recorded_by)
+         VALUES ($1, 'id_number', $2, $3, $4, $5)`, [clientId, a.approved_by, a.approved_at, a.legal_basis, recordedBy]);
+    },
+    async revokeApproval(clientId, q = db) {
+      await q.query("UPDATE client_approvals SET revoked_at = now() WHERE client_id = $1 AND scope = 'id_number' AND revoked_at IS NULL", [clientId]);
     },
     startRefresh(intervalMs) {
       const timer = setInterval(() => { store.refresh().catch(() => {}); }, intervalMs);
@@ -79,12 +148,19 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
   return store;
 }
 
-/** oidc-provider adapter for the Client model, read-only over the store. */
-export function clientAdapter(store: ClientStore) {
+/** Writes the provider may make to the Client model: only dynamic registration's (src/registration/clients.ts). */
+export interface ClientWrites {
+  upsert(clientId: string, metadata: ClientMetadata): Promise<void>;
+  destroy(clientId: string): Promise<void>;
+}
+
+/** oidc-provider adapter for the Client model: reads from the store; writes only through dynamic registration. */
+export function clientAdapter(store: ClientStore, writes?: ClientWrites) {
+  const refuse = async () => { throw new Error('clients are registered through files or the admin API'); };
   return {
     async find(id: string) { return store.find(id); },
-    async upsert() { throw new Error('clients are registered through files or the admin API'); },
-    async destroy() { throw new Error('clients are registered through files or the admin API'); },
+    upsert: writes ? (id: string, metadata: ClientMetadata) => writes.upsert(id, metadata) : refuse,
+    destroy: writes ? (id: string) => writes.destroy(id) : refuse,
     async findByUid() { return undefined; },
     async findByUserCode() { return undefined; },
     async consume() {},

@@ -1,6 +1,7 @@
 // Where the identity keys come from: the environment in production (fail closed), or a
 // development file generated on first start so `npm start` works with no setup.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { generateIdentityKeySpec, parseIdentityKeys, type IdentityKeys } from './protect.ts';
@@ -57,14 +58,19 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
-// 'wx' creates the file only if absent (O_CREAT|O_EXCL), so two processes starting together
-// never overwrite each other's key; the loser reads the winner's file.
+// The key is written whole to a private temporary file, then link()ed into place: link fails if the
+// target exists, so two processes starting together never overwrite each other's key, and the loser
+// never reads a half-written file (as it could with open(O_EXCL) followed by a write).
 async function createExclusive(path: string, content: string): Promise<boolean> {
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, content, { mode: 0o600, flag: 'wx' });
   try {
-    await writeFile(path, content, { mode: 0o600, flag: 'wx' });
+    await link(temp, path);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
+  } finally {
+    await unlink(temp).catch(() => {});
   }
 }

@@ -88,7 +88,8 @@ export function interactionRoutes(deps: InteractionDeps) {
     if (!result.ok) {
       await audit.record({ type: 'login.failure', outcome: 'failure', actor: result.accountId ?? null, ...common, details: { reason: result.reason } });
       if (result.lockedNow) await audit.record({ type: 'account.locked', outcome: 'success', actor: result.accountId ?? null, ...common, details: { reason: 'too_many_failures' } });
-      const message = result.reason === 'locked' || result.reason === 'disabled' ? m.accountLocked
+      // An administrator's lock or required password reset reads as a lock: the page sends the person to the service desk.
+      const message = result.reason === 'locked' || result.reason === 'disabled' || result.reason === 'password_reset_required' ? m.accountLocked
         : result.reason === 'ip_throttled' ? m.tooManyAttempts : m.wrongCredentials;
       const status = result.reason === 'invalid_credentials' ? 401 : 429;
       return showLogin(ctx, details, status, { idNumber: parsed.value.number, errors: { form: message } });

@@ -11,7 +11,7 @@ const UPSERT = `
 INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at)
 VALUES ($1, $2, $3::text::jsonb, $4, $5, $6, now() + $7::float8 * interval '1 second', to_timestamp($8::float8))
 ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
-  user_code = excluded.user_code, expires_at = excluded.expires_at, consumed_at = excluded.consumed_at`;
+  user_code = excluded.user_code, expires_at = excluded.expires_at, consumed_at = excluded.consumed_at, updated_at = now()`;
 
 // Row-locking UPDATE: of concurrent consumers exactly one sees consumed_at IS NULL.
 const CONSUME = `
@@ -79,6 +79,10 @@ export function startSweeper(db: Db, intervalMs = 60_000): () => void {
     try {
       await db.query('DELETE FROM oidc_models WHERE expires_at <= now()');
       await db.query('DELETE FROM rate_counters WHERE expires_at <= now()');
+      // A session's login context (migrations/004) once the session is gone; the hour covers a login in progress.
+      await db.query(`DELETE FROM session_context c WHERE recorded_at < now() - interval '1 hour'
+        AND NOT EXISTS (SELECT 1 FROM oidc_models m WHERE m.model = 'Session' AND m.uid = c.uid)`);
+      await db.query('DELETE FROM ended_sessions WHERE until <= now()');
     } catch {
       // Reads already ignore expired rows; a failed sweep is retried on the next tick.
     } finally {

@@ -7,6 +7,7 @@
 // allows within one slot: on a Cluster give a hash-tagged prefix such as '{oidc}:'.
 import type { Redis } from 'ioredis';
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
+import { redisSessionScripts } from '../sessions/session-index-redis.ts';
 
 // Models whose records carry a grantId and die with their grant (as in the library's memory adapter).
 export const GRANTABLE = new Set([
@@ -85,6 +86,8 @@ export function createRedisAdapter(redis: Redis, prefix = 'oidc:'): AdapterFacto
   const consume = script(redis, 'yihaoOidcConsume', 1, CONSUME);
   const destroy = script(redis, 'yihaoOidcDestroy', 1, DESTROY);
   const findByIndex = script(redis, 'yihaoOidcFindByIndex', 1, FIND_BY_INDEX);
+  // Sessions also keep the oversight indexes (by person, app, IP), in the same script as the record.
+  const sessions = redisSessionScripts(redis, prefix);
   const grantKey = (grantId: string) => `${prefix}grant:{${grantId}}`;
 
   return (model: string): Adapter => {
@@ -98,6 +101,7 @@ export function createRedisAdapter(redis: Redis, prefix = 'oidc:'): AdapterFacto
 
     return {
       async upsert(id, payload, expiresIn) {
+        if (model === 'Session') return sessions.upsert(key(id), id, payload, expiresIn);
         const ttl = expiresIn ? Math.round(expiresIn * 1000) : undefined;
         const multi = redis.multi();
         const set = (k: string, v: string) => (ttl ? multi.set(k, v, 'PX', ttl) : multi.set(k, v));
@@ -130,6 +134,7 @@ export function createRedisAdapter(redis: Redis, prefix = 'oidc:'): AdapterFacto
       },
 
       async destroy(id) {
+        if (model === 'Session') return sessions.destroy(key(id), id);
         await destroy(key(id), prefix, model, id, grantable ? '1' : '0');
       },
 

@@ -14,15 +14,12 @@ import { requestLanguage } from '../interactions/language.ts';
 import { pageCsp } from '../http/security-headers.ts';
 import { logoutConfirmPage, messagePage } from '../interactions/views.ts';
 import { createOutgoingFetch } from './outgoing-fetch.ts';
+import { interactionPolicyWithMinAcr } from './min-acr.ts';
+import { ADMIN_SCOPE, POLICY_PROPERTIES, SCOPE_CLAIMS, type ClientPolicy } from '../clients/policy.ts';
+import type { DynamicRegistration } from '../registration/index.ts';
 
+export { SCOPE_CLAIMS };
 export const ACR_PASSWORD = 'urn:yihao:loa:1';
-export const SCOPE_CLAIMS = {
-  // acr/amr/auth_time are filtered like any claim: mapping them to `openid` puts them in every ID token.
-  openid: ['sub', 'acr', 'amr', 'auth_time'],
-  profile: ['name', 'birthdate', 'gender'],
-  phone: ['phone_number'],
-  id_number: ['id_number'],
-} as const;
 
 export interface ProviderOptions {
   issuer: string;
@@ -36,20 +33,33 @@ export interface ProviderOptions {
   accounts: Accounts;
   audit: Audit;
   log: Logger;
+  /** RFC 7591/7592 under initial access tokens (src/registration/); registration stays off without it. */
+  registration?: DynamicRegistration;
 }
 
-type ClientExtras = { first_party?: boolean; department?: string };
+/** The pairwise `sub` (OIDC Core §8.1): per sector and per department. CAS services use it too (src/cas/identity.ts). */
+export function pairwiseSubject(key: string, client: { department?: string; sectorIdentifier: string }, accountId: string): string {
+  return createHmac('sha256', key).update(`${client.department ?? ''}\u0000${client.sectorIdentifier}\u0000${accountId}`).digest('base64url');
+}
+
+type ClientExtras = ClientPolicy;
+const policyOf = (client: unknown) => (client ?? {}) as ClientExtras;
 
 export function createProvider(o: ProviderOptions): Provider {
   const lookupAccount = cachedAccountLookup(o.accounts, { ttlMs: 5000, maxEntries: 50_000 });
-  const findAccount: FindAccount = async (_ctx, id) => {
+  const findAccount: FindAccount = async (ctx, id) => {
     const account = await lookupAccount(id);
     if (!account || account.status !== 'active') return undefined;
+    // A client limited to some claims (allowed_claims) gets only those, whatever its scopes release.
+    const allowed = (ctx?.oidc?.client as unknown as ClientExtras | undefined)?.allowed_claims;
+    const limit = <T extends Record<string, unknown>>(c: T) =>
+      (allowed ? Object.fromEntries(Object.entries(c).filter(([k]) => k === 'sub' || allowed.includes(k))) : c) as T;
     return {
       accountId: id,
       async claims(_use, scope) {
         const scopes = new Set(scope.split(' '));
-        return {
+        if (allowed && !allowed.includes('id_number')) scopes.delete('id_number');
+        return limit({
           sub: id,
           name: account.name,
           birthdate: account.birthdate ?? undefined,
@@ -57,13 +67,13 @@ export function createProvider(o: ProviderOptions): Provider {
           phone_number: account.phone ?? undefined,
           // Decrypted only when the granted scope asks for it; the library filters by grant as well.
           ...(scopes.has('id_number') ? { id_number: o.accounts.revealIdNumber(account) } : {}),
-        };
+        });
       },
     };
   };
 
   const configuration: Configuration = {
-    adapter: (name: string) => (name === 'Client' ? clientAdapter(o.clients) : o.adapter(name)) as Adapter,
+    adapter: (name: string) => (name === 'Client' ? clientAdapter(o.clients, o.registration?.clientWrites) : (o.registration?.adapter(name) ?? o.adapter(name))) as Adapter,
     findAccount,
     jwks: o.jwks as Configuration['jwks'],
     cookies: {
@@ -72,14 +82,12 @@ export function createProvider(o: ProviderOptions): Provider {
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure: o.production },
     },
     claims: { ...SCOPE_CLAIMS, acr: null, amr: null, auth_time: null, sid: null } as unknown as Configuration['claims'],
-    scopes: ['openid', 'offline_access', 'profile', 'phone', 'id_number'],
+    scopes: ['openid', 'offline_access', 'profile', 'phone', 'id_number', ADMIN_SCOPE],
     acrValues: [ACR_PASSWORD],
     subjectTypes: ['public', 'pairwise'],
     // Pairwise per sector (OIDC Core §8.1) and per department, so two departments on one host still differ.
     pairwiseIdentifier: async (_ctx, accountId, client) =>
-      createHmac('sha256', o.pairwiseKey)
-        .update(`${(client as unknown as ClientExtras).department ?? ''}\u0000${client.sectorIdentifier}\u0000${accountId}`)
-        .digest('base64url'),
+      pairwiseSubject(o.pairwiseKey, { department: (client as unknown as ClientExtras).department, sectorIdentifier: String(client.sectorIdentifier) }, accountId),
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -87,12 +95,15 @@ export function createProvider(o: ProviderOptions): Provider {
       id_token_signed_response_alg: 'ES256',
       subject_type: 'pairwise',
     },
-    extraClientMetadata: { properties: ['department', 'first_party'] },
+    extraClientMetadata: { properties: [...POLICY_PROPERTIES] },
     responseTypes: ['code'],
     // RFC 9700 §2.1.1: PKCE for every client, public or confidential.
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
+      ...o.registration?.features,
+      // For automation at the admin API only: registration allows it only with scope admin:clients.
+      clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
         // A client may introspect only tokens issued to itself (the library's default allows any).
@@ -139,16 +150,21 @@ export function createProvider(o: ProviderOptions): Provider {
       }
       return grant;
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      policy: interactionPolicyWithMinAcr([ACR_PASSWORD]), // the levels our sign-in pages reach
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    // Per-client lifetimes (access_token_ttl, refresh_token_ttl; bounded at registration) over the defaults.
     ttl: {
-      AccessToken: o.ttl.accessToken,
+      AccessToken: (_ctx, _token, client) => policyOf(client).access_token_ttl ?? o.ttl.accessToken,
       AuthorizationCode: 60,
-      ClientCredentials: o.ttl.accessToken,
+      ClientCredentials: (_ctx, _token, client) => policyOf(client).access_token_ttl ?? o.ttl.accessToken,
       IdToken: 600,
       Interaction: 3600, // elderly users and slow phones need time
       Session: o.ttl.session,
-      Grant: o.ttl.refreshToken,
-      RefreshToken: o.ttl.refreshToken,
+      // The grant caps its refresh-token chain: it lives as long as the client's refresh tokens.
+      Grant: (_ctx, grant) => policyOf(o.clients.cached(grant.clientId ?? '')).refresh_token_ttl ?? o.ttl.refreshToken,
+      RefreshToken: (_ctx, _token, client) => policyOf(client).refresh_token_ttl ?? o.ttl.refreshToken,
     },
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),

@@ -82,6 +82,22 @@ describe.each(backends)('oidc adapter on %s', (_name, open) => {
     await adapter('Session').destroy(id); // destroying twice is harmless
   });
 
+  it.concurrent('follows a session to the new id it gets at login, and ignores a late destroy of the old one', async () => {
+    const uid = randomUUID();
+    const [old, current] = [randomUUID(), randomUUID()];
+    const signedIn = { uid, accountId: 'acc-1', loginTs: now(), acr: 'urn:yihao:loa:1', amr: ['pwd'], authorizations: { app: { sid: 'sid-1' } } };
+    await adapter('Session').upsert(old, { jti: old, uid }, 60);
+    // Session#save at login: destroy the old id, then store the signed-in session under a new one.
+    await adapter('Session').destroy(old);
+    await adapter('Session').upsert(current, { jti: current, ...signedIn }, 60);
+    expect(await adapter('Session').findByUid(uid)).toEqual({ jti: current, ...signedIn });
+    await adapter('Session').upsert(old, { jti: old, uid }, 60); // a stale copy written late…
+    await adapter('Session').upsert(current, { jti: current, ...signedIn }, 60); // …and the live one saved again
+    await adapter('Session').destroy(old);
+    expect(await adapter('Session').findByUid(uid)).toEqual({ jti: current, ...signedIn });
+    expect(await adapter('Session').find(old)).toBeUndefined();
+  });
+
   it.concurrent('finds a device code by its user code', async () => {
     const id = randomUUID();
     await adapter('DeviceCode').upsert(id, { jti: id, userCode: 'ABCD-EFGH', grantId: randomUUID() }, 60);

@@ -1,0 +1,18 @@
+// One debug line per request (LOG_LEVEL=debug): which process answered what, and how fast. The path only —
+// query strings carry codes, states and tokens — and no header or cookie.
+import type { Context, Next } from 'koa';
+import type { Logger } from '../log.ts';
+
+export function requestLog(log: Logger) {
+  return async (ctx: Context, next: Next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      log.debug('request', {
+        method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10,
+        requestId: ctx.state.requestId as string | undefined,
+      });
+    }
+  };
+}
