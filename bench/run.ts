@@ -81,7 +81,8 @@ const scenarios = (args.scenario ?? [...SCENARIOS]) as ScenarioName[];
 for (const s of scenarios) if (!SCENARIOS.includes(s)) usage(`--scenario must be one of ${SCENARIOS.join(', ')}, not ${s}`);
 // Cluster rows: asked for, or by default in a full run once src/ has a cluster mode (src/cluster.ts).
 const clusterInSrc = existsSync(fileURLToPath(new URL('../src/cluster.ts', import.meta.url)));
-const workers = args.workers ? positive('workers', args.workers, true) : !quick && clusterInSrc ? 2 : undefined;
+// --workers 0: none.
+const workers = args.workers === '0' ? undefined : args.workers ? positive('workers', args.workers, true) : !quick && clusterInSrc ? 2 : undefined;
 const ceilingRedisOptions = args['ceiling-redis-options'];
 try {
   if (ceilingRedisOptions) JSON.parse(ceilingRedisOptions);

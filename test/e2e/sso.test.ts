@@ -1,6 +1,6 @@
 // Log in once, connect everywhere: two department apps, a real relying-party library, real HTTP,
 // on both storage setups.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { createRemoteJWKSet, jwtVerify, decodeJwt } from 'jose';
 import { startYihao, STORAGES, type RunningYihao } from '../support/yihao.ts';
 import { Browser, formOf } from '../support/browser.ts';
@@ -111,6 +111,18 @@ describe.each(STORAGES)('single sign-on on %s storage', (storage) => {
     const again = await browser.navigate((await authorizationRequest(configB, B, 'openid')).url, B.redirectUri);
     expect(again.status).toBe(200);
     expect(again.html).toContain('name="password"');
+
+    // Every step is in the audit trail, attributed to the internal account id, never the number.
+    // (Protocol events are written just after the response, so wait for them briefly.)
+    await vi.waitFor(async () => {
+      const events = await y.yihao.core.db.query<{ type: string; actor: string | null; client_id: string | null }>(
+        "SELECT type, actor, client_id FROM audit_events WHERE type IN ('login.success', 'sso.connect', 'token.issued', 'token.refreshed', 'logout', 'logout.backchannel')");
+      const types = new Set(events.map((e) => `${e.type}:${e.client_id ?? ''}`));
+      for (const t of ['login.success:tax-service', 'sso.connect:tax-service', 'sso.connect:civil-affairs', 'token.issued:civil-affairs', 'token.refreshed:tax-service', 'logout:tax-service', 'logout.backchannel:civil-affairs']) {
+        expect(types, t).toContain(t);
+      }
+      expect(events.filter((e) => e.type === 'sso.connect').every((e) => e.actor === accountId)).toBe(true);
+    }, { timeout: 5000, interval: 100 });
   });
 
   it('refuses a replayed authorization code with invalid_grant and revokes what the code issued', async () => {
