@@ -29,7 +29,7 @@ const clients = benchClientRegistrations().map((r) => {
 
 // yihao's Redis client options (src/app.ts); CEILING_REDIS_OPTIONS (JSON, from --ceiling-redis-options)
 // overrides them for what-if experiments — the ceiling then no longer mirrors yihao.
-const redis = new Redis(env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 2, ...JSON.parse(env.CEILING_REDIS_OPTIONS || '{}') as object });
+const redis = new Redis(env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true, ...JSON.parse(env.CEILING_REDIS_OPTIONS || '{}') as object });
 await redis.connect();
 const { jwks } = await loadSigningKeys(env.KEYS_DIR!, { production: false });
 const pairwiseKey = randomBytes(32).toString('base64url');

@@ -63,7 +63,7 @@ export async function createCore(config: Config, log: Logger = createLogger(conf
   const closers: Array<() => Promise<unknown> | unknown> = [() => db.close()];
   try {
     if (options.startupTasks !== false) await migrate(db);
-    const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 }) : undefined;
+    const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true }) : undefined;
     if (redis) {
       await redis.connect();
       closers.unshift(() => redis.quit());
