@@ -2,7 +2,7 @@
 // found by identity number, by app and by IP; ending all their sessions reaches every app by back-channel
 // logout (a failing app is reported and audited), kills their tokens and their SSO session, and leaves
 // another citizen's session alone. The CLI does the same as an operator runs it.
-import { spawn } from 'node:child_process';
+import { runCli } from '../support/cli.ts';
 import { createServer, type Server } from 'node:http';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -34,17 +34,7 @@ async function startReceiver() {
   return { port, deliveries, stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { env: { ...process.env, ...env }, cwd: process.cwd() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end();
-  });
-}
+const cli = runCli;
 
 describe.each(STORAGES)('session oversight on %s storage', (storage) => {
   let y: RunningYihao;

@@ -1,8 +1,8 @@
 // Registration files next to the admin API, and account roles, through the CLI as an operator runs it:
 // a real process against a real PostgreSQL. Changes "through the API" use the same library the API
 // routes call (createClientAdmin), in process, against the same database.
+import { runCli } from '../support/cli.ts';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { inject } from 'vitest';
@@ -12,17 +12,7 @@ import { createClientStore } from '../../src/clients/store.ts';
 import { createClientAdmin, type ClientAdmin } from '../../src/admin/clients.ts';
 import { checkCharacter } from '../../src/identity/id-number.ts';
 
-function cli(args: string[], env: Record<string, string>, stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { env: { ...process.env, ...env }, cwd: process.cwd() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const cli = runCli;
 
 const acting = { admin: { kind: 'client' as const, clientId: 'automation' } };
 const TAX = { client_id: 'tax', client_name: '税务', department: '税务局', client_secret: 't'.repeat(40), redirect_uris: ['http://localhost:4000/cb'] };

@@ -1,8 +1,8 @@
 // The audit trail as security staff rely on it: one linear hash chain under concurrent writers, rows that
 // cannot be changed, tampering found and named, whole-month retention, exports that verify offline, and
 // no action without its record — on PostgreSQL and on PGlite, with the CLI run as a real process.
+import { runCli } from '../support/cli.ts';
 import { describe, it, expect, beforeAll, afterAll, inject } from 'vitest';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,17 +44,7 @@ async function importOld(db: Db, ago: string, type: string) {
   await db.query(`SELECT audit_append_at(now() - $1::interval, $2, 'success', 'import', NULL, NULL, NULL, NULL, NULL, '{}')`, [ago, type]);
 }
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { env: { ...process.env, ...env }, cwd: process.cwd() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end();
-  });
-}
+const cli = runCli;
 
 /** RFC 4180, with an unquoted empty field read as NULL (the export quotes every text value). */
 function parseCsv(text: string): Array<Array<string | null>> {

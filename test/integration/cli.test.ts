@@ -1,23 +1,13 @@
 // The CLI as an operator runs it: a real process against a real PostgreSQL.
+import { runCli } from '../support/cli.ts';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { inject } from 'vitest';
 import { createDatabase } from '../support/servers.ts';
 import { createPostgresDb, type Db } from '../../src/store/db.ts';
 
-function cli(args: string[], env: Record<string, string>, stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { env: { ...process.env, ...env }, cwd: process.cwd() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const cli = runCli;
 
 describe('yihao CLI', () => {
   let env: Record<string, string>;
