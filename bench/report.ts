@@ -33,6 +33,13 @@ export interface Row extends Summary {
   untrustworthy: string[];
 }
 
+/** The ceiling row a yihao row is compared with: "ceiling" for one process, "ceiling N processes" for N workers. */
+export function ceilingLabelFor(server: string): string | undefined {
+  if (server === 'yihao') return 'ceiling';
+  const workers = /^yihao (\d+) workers?$/.exec(server)?.[1];
+  return workers ? `ceiling ${workers} processes` : undefined;
+}
+
 export const SCENARIO_LABEL: Record<ScenarioName, string> = {
   connect: 'connect', 'password-login': 'password login', refresh: 'refresh', userinfo: 'userinfo',
   introspection: 'introspection', 'client-credentials': 'client credentials',

@@ -17,13 +17,14 @@ import { cpuMeter, rssSampler, idleMachineLoad, summarize, type CpuUse, type Sam
 import { startBenchServer, type BenchServer, type ReadyInfo } from './yihao-child.ts';
 import { startCeilingServer } from './ceiling-child.ts';
 import type { ChildServer } from './child-server.ts';
-import { startStorage, SETUPS, YIHAO_REDIS_PREFIX, CEILING_REDIS_PREFIX, type SetupName, type Storage } from './storage.ts';
+import { startStorage, SETUPS, YIHAO_REDIS_PREFIX, CEILING_REDIS_PREFIX, CEILING_CLUSTER_REDIS_PREFIX, type SetupName, type Storage } from './storage.ts';
 import { startLoadGenerator, type LoadGenerator } from './load-client.ts';
 import { SCENARIOS, type ScenarioName } from './load-protocol.ts';
 import { redisProbe, pgProbe, diffCalls, redisBytesPerSession, roundTripCounter, grantIndexHealth, type GrantIndexHealth, type RedisProbe, type PgProbe, type SessionMemory } from './probes.ts';
 import { timeArgon2, argon2Ceiling } from './argon2-ceiling.ts';
 import { cleanupAll, onCleanup } from './cleanup.ts';
 import {
+  ceilingLabelFor,
   resultsTable, cpuTable, redisCommandsSummary, noiseWarning, argon2Summary, memoryTable, grantIndexSummary, problemsSummary, writeReport, untrustworthy,
   SCENARIO_LABEL, type Row,
 } from './report.ts';
@@ -326,18 +327,28 @@ async function bench(): Promise<void> {
       servers.push(m);
       serverInfo[label] = child.info;
       await loadgen.addTarget({ name: label, issuer: child.info.issuer, login: 'form' }, maxConcurrency);
-      // The one-process yihao again, side by side with it, for the 1 → N scaling.
+      // Its ceiling: the bare library in as many processes (issue 5: ~600 flows/s with one, ~860 with two).
+      const ceilingLabel = ceilingLabelFor(label)!;
+      const clusterCeiling = await startCeilingServer({
+        redisUrl: storage.redisUrl, keyPrefix: CEILING_CLUSTER_REDIS_PREFIX, keysDir: keysDir!, redisOptions: ceilingRedisOptions,
+        profileDir: profileDirOf(ceilingLabel), workers,
+      });
+      const mc: Measured = { label: ceilingLabel, kind: 'ceiling', child: clusterCeiling };
+      servers.push(mc);
+      serverInfo[ceilingLabel] = clusterCeiling.info;
+      await loadgen.addTarget({ name: ceilingLabel, issuer: clusterCeiling.info.issuer, login: 'hint' }, maxConcurrency);
+      // The one-process yihao again, side by side with them, for the 1 → N scaling.
       const single = servers.find((s) => s.label === 'yihao')!;
       for (const c of concurrenciesFor('connect').filter((x) => x > 1)) {
-        const [again, cluster] = await measureRows([single, m], servers, loadgen, probes, 'connect', c, warmed, roundTrips);
-        rows.push({ ...again!, server: 'yihao (again)' }, cluster!);
+        const [again, cluster, ceilingRow] = await measureRows([single, m, mc], servers, loadgen, probes, 'connect', c, warmed, roundTrips);
+        rows.push({ ...again!, server: 'yihao (again)' }, cluster!, ceilingRow!);
       }
     }
   }
 
   // What the grant indexes hold after the load (their dead members are memory the soak would see grow).
   const grantIndexes: Record<string, GrantIndexHealth> = {};
-  for (const m of servers.filter((x) => x.kind === 'ceiling' || x.label === 'yihao')) {
+  for (const m of servers.filter((x) => x.label === 'ceiling' || x.label === 'yihao')) {
     grantIndexes[m.label] = await grantIndexHealth(probes.redis, m.kind === 'ceiling' ? CEILING_REDIS_PREFIX : YIHAO_REDIS_PREFIX);
   }
 
@@ -354,14 +365,16 @@ async function bench(): Promise<void> {
       r.ratioOf = 'argon2';
       continue;
     }
-    const c = rows.find((x) => x.kind === 'ceiling' && x.scenario === r.scenario && x.concurrency === r.concurrency);
+    const c = rows.find((x) => x.server === ceilingLabelFor(r.server) && x.scenario === r.scenario && x.concurrency === r.concurrency);
     if (c) {
       r.ratio = r.flowsPerSec / c.flowsPerSec;
       r.ratioOf = 'ceiling';
     }
   }
   const ordered = orderRows(rows, [...servers.map((s) => s.label), 'yihao (again)']);
+  const clusterLabel = servers.find((s) => s.kind === 'yihao' && /worker/.test(s.label))?.label;
   const verdicts = checkTargets(ordered, argon2);
+  const clusterVerdicts = clusterLabel ? checkTargets(ordered, argon2, clusterLabel) : [];
   if (workers !== undefined && !storage.databaseUrl) notes.push('cluster rows skipped: they need PostgreSQL + Redis (--setup postgres+redis)');
 
   let profiles: Record<string, ProfileSummary> | undefined;
@@ -378,7 +391,7 @@ async function bench(): Promise<void> {
     kind: 'bench', startedAt: runId, finishedAt: new Date().toISOString(),
     options: { quick, durationS, setups, scenarios, ceilingRedisOptions, concurrencies: Object.fromEntries(scenarios.map((s) => [s, concurrenciesFor(s)])), workers, memorySessions, profile: args.profile },
     machine: { cores, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, busyBeforeStart },
-    argon2, servers: serverInfo, sessionMemory, grantIndexes, rows: ordered, targets: verdicts, notes, profiles,
+    argon2, servers: serverInfo, sessionMemory, grantIndexes, rows: ordered, targets: [...verdicts, ...clusterVerdicts], notes, profiles,
     profileWindows: profileRoot ? Object.fromEntries(profileWindows) : undefined,
   };
   const file = await writeReport(runId, report);
@@ -403,6 +416,7 @@ async function bench(): Promise<void> {
     ...(Object.keys(grantIndexes).length ? ['', grantIndexSummary(grantIndexes)] : []),
     '',
     targetsSummary(verdicts),
+    ...(clusterVerdicts.length ? ['', targetsSummary(clusterVerdicts, clusterLabel)] : []),
     ...notes.map((n) => `note: ${n}`),
     ...(problems ? ['', problems] : []),
     ...(profiles && Object.keys(profiles).length

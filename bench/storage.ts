@@ -10,6 +10,7 @@ export const SETUPS: SetupName[] = ['postgres+redis', 'embedded'];
 
 export const YIHAO_REDIS_PREFIX = 'bench:';
 export const CEILING_REDIS_PREFIX = 'ceiling:';
+export const CEILING_CLUSTER_REDIS_PREFIX = 'ceiling-cluster:';
 
 export interface Storage {
   redisUrl: string;

@@ -3,7 +3,7 @@
 // generator) is marked as such: "PASS?" / "FAIL?" — rerun on a quiet machine before believing it.
 import type { Argon2Ceiling } from './argon2-ceiling.ts';
 import type { ScenarioName } from './load-protocol.ts';
-import { SCENARIO_LABEL, serverCpuMsPerFlow, type Row } from './report.ts';
+import { SCENARIO_LABEL, ceilingLabelFor, serverCpuMsPerFlow, type Row } from './report.ts';
 
 export interface Verdict { target: string; pass: boolean; trustworthy: boolean; detail: string; why: string[] }
 
@@ -22,7 +22,7 @@ export function checkTargets(rows: Row[], argon2: Argon2Ceiling, server = 'yihao
     for (const c of rule.concurrencies) {
       const row = rows.find((r) => r.server === server && r.scenario === rule.scenario && r.concurrency === c);
       if (!row) continue;
-      const ceilingRow = rule.of === 'ceiling' ? rows.find((r) => r.kind === 'ceiling' && r.scenario === rule.scenario && r.concurrency === c) : undefined;
+      const ceilingRow = rule.of === 'ceiling' ? rows.find((r) => r.server === ceilingLabelFor(server) && r.scenario === rule.scenario && r.concurrency === c) : undefined;
       const ratio = rule.of === 'ceiling' ? (ceilingRow ? row.flowsPerSec / ceilingRow.flowsPerSec : Number.NaN) : row.flowsPerSec / argon2.hashesPerSec;
       const checks: Array<[boolean, string]> = [[ratio >= rule.min, `${ratio.toFixed(3)} × ${rule.of === 'ceiling' ? 'ceiling' : 'argon2id ceiling'} (≥ ${rule.min.toFixed(2)})`]];
       if (rule.zeroErrors) checks.push([row.errors === 0, `${row.errors} errors (0)`]);
