@@ -2,11 +2,10 @@
 // mod_auth_openidc in front of it, registered in yihao as an ordinary client: log in through Apache,
 // read the user from request headers, and end the Apache session by logging out at yihao
 // (back-channel logout).
-import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { startYihao, freePort, STORAGES, type RunningYihao } from '../support/yihao.ts';
-import { startApache, type RunningApache } from '../support/apache.ts';
+import { startApache, startEchoApp, type Echo, type RunningApache } from '../support/apache.ts';
 import { Browser, formOf } from '../support/browser.ts';
 import { submitLogin } from '../support/relying-party.ts';
 import { parseIdNumber } from '../../src/identity/id-number.ts';
@@ -16,57 +15,6 @@ const CLIENT_ID = 'archives-legacy';
 // RFC 6749 §2.3.1: the module percent-encodes id and secret inside Basic; `+ / = %` (and a literal
 // "%2B", which must not be decoded twice) prove that the provider decodes them exactly once.
 const CLIENT_SECRET = 'legacy+archive/secret=100%2B-sure-0123456789abcdef';
-
-interface Echo { path: string; headers: Record<string, string> }
-
-/** The legacy app: trusts whatever the proxy puts in the request headers and echoes them. */
-async function startLegacyApp(): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = await freePort();
-  const server: Server = createServer((req, res) => {
-    const headers: Record<string, string> = {};
-    // Header names as Apache sent them (Node lower-cases req.headers); values are raw bytes, which
-    // Node hands over as Latin-1: read them back as the UTF-8 the module sends.
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      headers[req.rawHeaders[i]!] = Buffer.from(req.rawHeaders[i + 1]!, 'latin1').toString('utf8');
-    }
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ path: req.url ?? '', headers } satisfies Echo));
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { port, stop: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
-}
-
-// The module redirects to the provider only for what looks like a top-level navigation; a request
-// with `Sec-Fetch-Mode` other than `navigate` (fetch/XHR) gets 401 and no state cookie. Node's fetch
-// always sends `Sec-Fetch-Mode: cors`, whatever the caller sets, so requests the Browser marks as
-// navigations go out through node:http instead, exactly as given; everything else (yihao's own
-// back-channel delivery included) keeps the real fetch.
-const NAVIGATION = { accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
-
-function navigationFetch(realFetch: typeof fetch): typeof fetch {
-  return (async (input: string | URL | Request, init?: RequestInit) => {
-    const headers = (init?.headers ?? {}) as Record<string, string>;
-    if (headers['sec-fetch-mode'] !== 'navigate' || input instanceof Request) return realFetch(input, init);
-    const body = init?.body === undefined || init.body === null ? undefined : Buffer.from(String(init.body));
-    return new Promise<Response>((resolve, reject) => {
-      const req = httpRequest(new URL(input), {
-        method: init?.method ?? 'GET',
-        headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const out = new Headers();
-          for (let i = 0; i < res.rawHeaders.length; i += 2) out.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
-          const status = res.statusCode ?? 502;
-          resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers: out }));
-        });
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  }) as typeof fetch;
-}
 
 // The configuration docs/legacy-reverse-proxy.md recommends, on loopback over http.
 function apacheConfig(o: { issuer: string; apacheUrl: string; appPort: number }): string {
@@ -106,14 +54,13 @@ const SHAPES = STORAGES.map((storage, i) => ({ storage, alg: i % 2 === 0 ? 'RS25
 describe.each(SHAPES)('legacy app behind Apache mod_auth_openidc on $storage storage, $alg ID tokens', ({ storage, alg }) => {
   let y: RunningYihao;
   let apache: RunningApache;
-  let app: Awaited<ReturnType<typeof startLegacyApp>>;
+  let app: Awaited<ReturnType<typeof startEchoApp>>;
   let accountId: string;
   let hello: string;
   const log = async () => `\n--- Apache error log ---\n${await apache.errorLog()}\n--- yihao log ---\n${y.logs.join('\n')}`;
 
   beforeAll(async () => {
-    vi.stubGlobal('fetch', navigationFetch(globalThis.fetch));
-    app = await startLegacyApp();
+    app = await startEchoApp();
     const apachePort = await freePort();
     const apacheUrl = `http://localhost:${apachePort}`;
     hello = `${apacheUrl}/protected/hello`;
@@ -145,7 +92,6 @@ describe.each(SHAPES)('legacy app behind Apache mod_auth_openidc on $storage sto
     await apache?.stop();
     await y?.stop();
     await app?.stop();
-    vi.unstubAllGlobals();
   });
 
   /** The app's first page: Apache → yihao's login form → Apache's redirect_uri → the app. */
@@ -169,7 +115,7 @@ describe.each(SHAPES)('legacy app behind Apache mod_auth_openidc on $storage sto
 
   it('logs in through Apache, passes the claims to the app as headers, and ends the Apache session on logout at yihao', async () => {
     // A forged claim header must never reach the app (the module scrubs its prefix).
-    const browser = new Browser({ ...NAVIGATION, OIDC_CLAIM_role: 'admin' });
+    const browser = Browser.navigating({ OIDC_CLAIM_role: 'admin' });
 
     // 0. A script's fetch/XHR without a session gets 401, not a login page it could not show.
     const script = await fetch(hello, { redirect: 'manual' });
@@ -227,7 +173,7 @@ describe.each(SHAPES)('legacy app behind Apache mod_auth_openidc on $storage sto
   });
 
   it('logs out from the app: Apache ends its session and sends the user to yihao, which ends the single sign-on session', async () => {
-    const browser = new Browser(NAVIGATION);
+    const browser = Browser.navigating();
     await logIn(browser);
     const signedOut = `${apache.url}/signed-out`;
 

@@ -3,9 +3,8 @@
 // log in through Apache, read the user and the released attributes from request headers, and end
 // the Apache session by logging out at yihao (SAML single logout, CASSSOEnabled On).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createServer, type Server } from 'node:http';
 import { startYihao, freePort, type RunningYihao } from '../support/yihao.ts';
-import { startApache, type RunningApache } from '../support/apache.ts';
+import { startApache, startEchoApp, type Echo, type RunningApache } from '../support/apache.ts';
 import { Browser, formOf } from '../support/browser.ts';
 import { submitLogin } from '../support/relying-party.ts';
 import { parseIdNumber } from '../../src/identity/id-number.ts';
@@ -14,23 +13,6 @@ import { pairwiseSubject } from '../../src/oidc/provider.ts';
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple', name: '张三' };
 const CLIENT_ID = 'archives-cas';
 const DEPARTMENT = '档案局';
-
-interface Echo { path: string; headers: Record<string, string> }
-
-/** The legacy app: trusts whatever the proxy puts in the request headers and echoes them. */
-async function startLegacyApp(): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = await freePort();
-  const server: Server = createServer((req, res) => {
-    const headers: Record<string, string> = {};
-    // Header names as Apache sent them; values are raw UTF-8 bytes, which Node hands over as Latin-1.
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      headers[req.rawHeaders[i]!] = Buffer.from(req.rawHeaders[i + 1]!, 'latin1').toString('utf8');
-    }
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ path: req.url ?? '', headers } satisfies Echo));
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { port, stop: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
-}
 
 // The configuration docs/cas.md recommends, on loopback over http.
 function apacheConfig(o: { issuer: string; appPort: number; cookieDir: string }): string {
@@ -59,14 +41,14 @@ ProxyPassReverse /app/ http://127.0.0.1:${o.appPort}/
 describe('legacy app behind Apache mod_auth_cas', () => {
   let y: RunningYihao;
   let apache: RunningApache;
-  let app: Awaited<ReturnType<typeof startLegacyApp>>;
+  let app: Awaited<ReturnType<typeof startEchoApp>>;
   let accountId: string;
   let hello: string;
   let apachePort: number;
   const log = async () => `\n--- Apache error log ---\n${await apache.errorLog()}\n--- yihao log ---\n${y.logs.join('\n')}`;
 
   beforeAll(async () => {
-    app = await startLegacyApp();
+    app = await startEchoApp();
     apachePort = await freePort();
     const apacheUrl = `http://localhost:${apachePort}`;
     hello = `${apacheUrl}/app/hello?lang=zh`;

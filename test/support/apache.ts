@@ -2,11 +2,31 @@
 // its own ServerRoot, PID file, logs and runtime files in a temporary directory, one loopback port,
 // modules loaded explicitly. The system Apache service is never touched.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { freePort } from './yihao.ts';
+
+/** What the echo app answers: the path and the request headers Apache passed on. */
+export interface Echo { path: string; headers: Record<string, string> }
+
+/** A legacy app behind the proxy: trusts whatever the proxy puts in the request headers and echoes them. */
+export async function startEchoApp(): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const server = createServer((req, res) => {
+    const headers: Record<string, string> = {};
+    // Header names as Apache sent them (Node lower-cases req.headers); values are raw bytes, which
+    // Node hands over as Latin-1: read them back as the UTF-8 the modules send.
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      headers[req.rawHeaders[i]!] = Buffer.from(req.rawHeaders[i + 1]!, 'latin1').toString('utf8');
+    }
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ path: req.url ?? '', headers } satisfies Echo));
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { port, stop: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
 
 export const APACHE_BIN = '/usr/sbin/apache2';
 export const APACHE_MODULES_DIR = '/usr/lib/apache2/modules';

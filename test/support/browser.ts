@@ -1,13 +1,52 @@
 // A minimal browser for protocol tests: a cookie jar, manual redirects, and form posts.
 // (Pages themselves are tested in real Chromium; this drives the HTTP flow quickly.)
+import { request as httpRequest } from 'node:http';
+
 export interface Page { url: string; status: number; html: string; location?: string }
+
+// What a browser sends for a top-level navigation. Some relying parties (mod_auth_openidc) start a login
+// only for a navigation and answer anything else (fetch/XHR) with 401.
+const NAVIGATION_HEADERS = { accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+
+type Transport = (url: URL, init: { method: string; headers: Record<string, string>; body?: string }) => Promise<Response>;
+
+const viaFetch: Transport = (url, init) => fetch(url, { ...init, redirect: 'manual' });
+
+// Node's fetch always sends `Sec-Fetch-Mode: cors`, whatever the caller sets: navigations go out through
+// node:http with the headers exactly as given.
+const viaNodeHttp: Transport = (url, init) => new Promise<Response>((resolve, reject) => {
+  const body = init.body === undefined ? undefined : Buffer.from(init.body);
+  const req = httpRequest(url, {
+    method: init.method,
+    headers: { ...init.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+  }, (res) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      const headers = new Headers();
+      for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+      const status = res.statusCode ?? 502;
+      resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers }));
+    });
+    res.on('error', reject);
+  });
+  req.on('error', reject);
+  req.end(body);
+});
 
 export class Browser {
   private jar = new Map<string, Map<string, string>>(); // hostname → cookie name → value
   readonly headers: Record<string, string>;
+  private readonly send: Transport;
 
-  constructor(headers: Record<string, string> = {}) {
-    this.headers = headers;
+  constructor(headers: Record<string, string> = {}, o: { navigation?: boolean } = {}) {
+    this.headers = o.navigation ? { ...NAVIGATION_HEADERS, ...headers } : headers;
+    this.send = o.navigation ? viaNodeHttp : viaFetch;
+  }
+
+  /** A browser whose every request is a top-level navigation (Sec-Fetch-Mode: navigate). */
+  static navigating(headers: Record<string, string> = {}): Browser {
+    return new Browser(headers, { navigation: true });
   }
 
   private cookieHeader(url: URL): string {
@@ -30,15 +69,14 @@ export class Browser {
 
   async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Page> {
     const target = new URL(url);
-    const res = await fetch(target, {
+    const res = await this.send(target, {
       method: init.method ?? (init.form ? 'POST' : 'GET'),
-      redirect: 'manual',
       headers: {
         ...this.headers,
         cookie: this.cookieHeader(target),
         ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded', origin: target.origin } : {}),
       },
-      body: init.form ? new URLSearchParams(init.form) : undefined,
+      body: init.form ? new URLSearchParams(init.form).toString() : undefined,
     });
     this.store(target, res);
     const location = res.headers.get('location');
