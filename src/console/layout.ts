@@ -1,12 +1,12 @@
 // The console's page frame and the small HTML pieces every page uses. Pure functions from view data to
 // HTML, like the citizen pages (src/interactions/views.ts): no scripts, no inline styles, every value escaped.
-import { escapeHtml as h } from '../interactions/views.ts';
+import { escapeHtml as h, fill, htmlDocument } from '../http/html.ts';
 import { otherLanguage, type Lang } from '../interactions/i18n.ts';
 import { CONSOLE_PATHS } from './client.ts';
 import type { ConsoleMessages } from './i18n.ts';
 import type { Permission } from './permissions.ts';
 
-export { h };
+export { h, fill };
 
 export type Section = 'dashboard' | 'clients' | 'sessions' | 'accounts' | 'audit';
 
@@ -29,11 +29,6 @@ const SECTIONS: { key: Section; href: string; permission: Permission }[] = [
   { key: 'accounts', href: '/admin/accounts', permission: 'accounts.read' },
   { key: 'audit', href: '/admin/audit', permission: 'audit.read' },
 ];
-
-/** Escapes a template, then fills its {placeholders} with already-escaped HTML. */
-export function fill(template: string, html: Record<string, string>): string {
-  return h(template).replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(html, name) ? html[name]! : whole));
-}
 
 const BEIJING_MS = 8 * 3600 * 1000;
 
@@ -112,19 +107,8 @@ export function page(f: Frame, o: { title: string; main: string }): string {
 <span class="viewer-roles">${fill(m.rolesOf, { roles: viewer.roles.map((r) => h(m.roles[r] ?? r)).join(f.lang === 'en' ? ', ' : '、') })}</span>
 <form method="post" action="${CONSOLE_PATHS.signOut}" class="inline-form">${hidden('csrf', viewer.csrf)}<button type="submit" class="button-link">${h(m.signOut)}</button></form></div>`
     : '';
-  return `<!doctype html>
-<html lang="${f.lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex, nofollow">
-<meta name="color-scheme" content="light">
-<title>${h(o.title)} - ${h(m.consoleName)}</title>
-<link rel="stylesheet" href="${CONSOLE_PATHS.stylesheet}">
-</head>
-<body>
-<a class="skip-link" href="#main">${h(m.skipToContent)}</a>
+  return htmlDocument({
+    lang: f.lang, title: `${o.title} - ${m.consoleName}`, stylesheet: CONSOLE_PATHS.stylesheet, body: `<a class="skip-link" href="#main">${h(m.skipToContent)}</a>
 <header class="console-header">
 <div class="console-header-inner">
 <a class="console-name" href="/admin">${h(m.consoleName)}</a>
@@ -137,10 +121,8 @@ ${nav}
 <h1>${h(o.title)}</h1>
 ${o.main}
 </main>
-<footer class="console-footer"><p>${h(m.timeNote)}</p></footer>
-</body>
-</html>
-`;
+<footer class="console-footer"><p>${h(m.timeNote)}</p></footer>`,
+  });
 }
 
 /** A page with a message only: errors, forbidden, signed out. */

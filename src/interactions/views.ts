@@ -5,32 +5,13 @@
 // Every interpolated value goes through escapeHtml; message templates are
 // plain text and are escaped before their placeholders are filled.
 
+import { escapeHtml, fill, htmlDocument } from '../http/html.ts';
 import { CLAIM_LABELS, SENSITIVE_CLAIMS, otherLanguage, t } from './i18n.ts';
 import type { Lang, Messages } from './i18n.ts';
 
 export const STYLESHEET_PATH = '/assets/yihao.css';
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
-
-// Escapes a message template, then puts already-escaped HTML in place of its
-// `{name}` placeholders. Escaping first means a placeholder's value can never
-// be read as another placeholder.
-function fill(template: string, html: Record<string, string>): string {
-  return escapeHtml(template).replace(/\{(\w+)\}/g, (whole, name: string) =>
-    Object.hasOwn(html, name) ? (html[name] ?? whole) : whole,
-  );
-}
+export { escapeHtml };
 
 interface Layout {
   lang: Lang;
@@ -45,20 +26,8 @@ function layout({ lang, title, langSwitchHref, main }: Layout): string {
   const langSwitch = langSwitchHref
     ? `<a class="lang-switch" href="${escapeHtml(langSwitchHref)}" lang="${other}" hreflang="${other}">${escapeHtml(m.switchLanguage)}</a>`
     : '';
-  return `<!doctype html>
-<html lang="${lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex, nofollow">
-<meta name="format-detection" content="telephone=no">
-<meta name="color-scheme" content="light">
-<title>${escapeHtml(title)} - ${escapeHtml(m.siteName)}</title>
-<link rel="stylesheet" href="${STYLESHEET_PATH}">
-</head>
-<body>
-<a class="skip-link" href="#main">${escapeHtml(m.skipToContent)}</a>
+  return htmlDocument({
+    lang, title: `${title} - ${m.siteName}`, stylesheet: STYLESHEET_PATH, body: `<a class="skip-link" href="#main">${escapeHtml(m.skipToContent)}</a>
 <header class="site-header">
 <div class="site-header-inner">
 <span class="site-name">${escapeHtml(m.siteName)}</span>
@@ -72,10 +41,8 @@ ${main}
 <div class="container">
 <p>${escapeHtml(m.privacy)}</p>
 </div>
-</footer>
-</body>
-</html>
-`;
+</footer>`,
+  });
 }
 
 function errorSummary(m: Messages, items: { href: string; text: string }[]): string {
