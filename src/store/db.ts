@@ -1,6 +1,6 @@
 // The system of record behind one small interface: a pg Pool (PostgreSQL) or PGlite (embedded PostgreSQL).
 // Both speak the same SQL, so migrations and queries are written once.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import pg from 'pg';
 
 export interface Queryable {
@@ -66,10 +66,64 @@ export function createPostgresDb(connectionString: string, options: { max?: numb
   };
 }
 
+/** Another live process has the embedded database open: a second one would corrupt it. */
+export class DataDirInUseError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(`the embedded database in ${dataDir} is in use by process ${pid} (a running yihao?): PGlite serves one process at a time. `
+      + 'Stop that process first, or run yihao on PostgreSQL (DATABASE_URL) to use the CLI beside a running server');
+    this.name = 'DataDirInUseError';
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+// Held by this process, counted: tests may open the same directory twice in one process, one after another.
+const held = new Map<string, number>();
+
+/** An exclusive lock next to the data directory (`<dir>.lock`, holding the owner's pid); a dead owner's lock is taken over. */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const file = `${dataDir}.lock`;
+  const release = async () => {
+    const n = (held.get(file) ?? 1) - 1;
+    if (n > 0) return void held.set(file, n);
+    held.delete(file);
+    await rm(file, { force: true });
+  };
+  if (held.has(file)) {
+    held.set(file, held.get(file)! + 1);
+    return release;
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const handle = await open(file, 'wx', 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      held.set(file, 1);
+      return release;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) throw new DataDirInUseError(dataDir, owner);
+      await rm(file, { force: true }); // left by a process that died
+    }
+  }
+}
+
 export async function createPgliteDb(dataDir: string): Promise<Db> {
   const { PGlite } = await import('@electric-sql/pglite');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const lite = await PGlite.create(dataDir);
+  const unlock = await lockDataDir(dataDir);
+  const lite = await PGlite.create(dataDir).catch(async (err: unknown) => {
+    await unlock();
+    throw err;
+  });
   // PGlite is one connection: serialise transactions so concurrent requests cannot interleave inside one.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T,>(fn: () => Promise<T>): Promise<T> => {
@@ -87,6 +141,12 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
       query: async <R,>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows,
     }))),
     withAdvisoryLock: (_key, fn) => serial(() => fn({ query, exec })),
-    close: () => lite.close(),
+    async close() {
+      try {
+        await lite.close();
+      } finally {
+        await unlock();
+      }
+    },
   };
 }

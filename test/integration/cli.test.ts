@@ -5,7 +5,8 @@ import { mkdtemp, mkdir, readdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { inject } from 'vitest';
 import { createDatabase } from '../support/servers.ts';
-import { createPostgresDb, type Db } from '../../src/store/db.ts';
+import { spawnSync } from 'node:child_process';
+import { createPgliteDb, createPostgresDb, type Db } from '../../src/store/db.ts';
 
 const cli = runCli;
 
@@ -78,5 +79,37 @@ describe('yihao CLI', () => {
     expect((await cli(['keys', 'rotate'], env)).stdout).toContain('now signing');
     expect((await cli(['keys', 'rotate'], env)).stdout).toContain('staged');
     expect((await cli(['keys', 'rotate'], env)).stdout).toContain('now signing');
+  });
+});
+
+describe('yihao CLI on embedded storage', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    dir = await mkdtemp(`${tmpdir()}/yihao-cli-lite-`);
+    env = { DATA_DIR: `${dir}/data`, CLIENTS_DIR: `${dir}/clients`, KEYS_DIR: `${dir}/keys` };
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('refuses to open the embedded database while another process has it open, and takes over a dead owner\'s lock', async () => {
+    await mkdir(env.DATA_DIR!, { recursive: true });
+    const server = await createPgliteDb(`${env.DATA_DIR}/pglite`); // as a running `npm start` holds it
+    try {
+      const refused = await cli(['migrate'], env);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`is in use by process ${process.pid}`);
+      expect(refused.stderr).toContain('DATABASE_URL');
+      expect(refused.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    } finally {
+      await server.close();
+    }
+    expect((await cli(['migrate'], env)).code).toBe(0);
+
+    // A process that died holding it (kill -9) leaves its lock behind: the next one takes over.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    await writeFile(`${env.DATA_DIR}/pglite.lock`, dead.stdout.toString());
+    const again = await cli(['migrate'], env);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
   });
 });
