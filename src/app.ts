@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createPostgresDb, createPgliteDb, type Db } from './store/db.ts';
 import { migrate } from './store/migrate.ts';
+import { createRedis } from './store/redis.ts';
 import { createRedisCounters, createDbCounters, type Counters } from './store/counters.ts';
 import { createRedisAdapter } from './oidc/adapter-redis.ts';
 import { createDbAdapter, startSweeper } from './oidc/adapter-db.ts';
@@ -63,7 +64,7 @@ export async function createCore(config: Config, log: Logger = createLogger(conf
   const closers: Array<() => Promise<unknown> | unknown> = [() => db.close()];
   try {
     if (options.startupTasks !== false) await migrate(db);
-    const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true }) : undefined;
+    const redis = config.redisUrl ? createRedis(config.redisUrl) : undefined;
     if (redis) {
       await redis.connect();
       closers.unshift(() => redis.quit());

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseSentinelUrl } from './store/redis.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const optionalText = z.string().trim().min(1).optional();
@@ -98,6 +99,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     if (!e.DATABASE_URL) problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded database is for development)');
     if (e.DEMO_ACCOUNT === 'true') problems.push('DEMO_ACCOUNT: the demo account cannot be enabled when NODE_ENV=production');
+  }
+  if (e.REDIS_URL) {
+    const sentinel = parseSentinelUrl(e.REDIS_URL);
+    if (typeof sentinel === 'string') problems.push(`REDIS_URL: ${sentinel}`);
+    else if (!sentinel && !/^rediss?:\/\//.test(e.REDIS_URL)) problems.push('REDIS_URL: must start with redis://, rediss:// or redis-sentinel://');
   }
   if (cookieKeys?.some((k) => k.length < 32)) problems.push('YIHAO_COOKIE_KEYS: each key must be at least 32 characters');
   if (e.YIHAO_PAIRWISE_KEY && e.YIHAO_PAIRWISE_KEY.length < 32) problems.push('YIHAO_PAIRWISE_KEY: must be at least 32 characters');

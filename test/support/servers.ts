@@ -2,7 +2,7 @@
 // directories on free loopback ports. Durability is switched off: the data lives for one test run.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,13 +164,14 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(): Promise<Server> {
+export async function startRedis(o: { replicaOf?: number } = {}): Promise<Server & { port: number }> {
   const exe = await redisServerPath();
   const dir = mkdtempSync(join(tmpdir(), 'yihao-redis-'));
   const port = await freePort();
   const { child, log } = launch(exe, [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
     '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--daemonize', 'no',
+    ...(o.replicaOf ? ['--replicaof', '127.0.0.1', String(o.replicaOf)] : []),
   ]);
   const stop = managed(child, dir, 'TERM');
   try {
@@ -179,5 +180,28 @@ export async function startRedis(): Promise<Server> {
     await stop();
     throw err;
   }
-  return { url: `redis://127.0.0.1:${port}`, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, stop };
+}
+
+/** A Redis Sentinel (redis-server --sentinel) watching the primary on primaryPort as group `name`, quorum 1. */
+export async function startRedisSentinel(primaryPort: number, name: string): Promise<Server & { port: number }> {
+  const exe = await redisServerPath();
+  const dir = mkdtempSync(join(tmpdir(), 'yihao-sentinel-'));
+  const port = await freePort();
+  // Sentinel rewrites its configuration file as it learns the group: it must be its own, writable.
+  writeFileSync(join(dir, 'sentinel.conf'), [
+    `port ${port}`, 'bind 127.0.0.1', 'protected-mode no', `dir ${dir}`,
+    `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`,
+    `sentinel down-after-milliseconds ${name} 1000`,
+    `sentinel failover-timeout ${name} 5000`, '',
+  ].join('\n'));
+  const { child, log } = launch(exe, [join(dir, 'sentinel.conf'), '--sentinel']);
+  const stop = managed(child, dir, 'TERM');
+  try {
+    await waitFor('redis sentinel', () => ping(port), child, log);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `redis-sentinel://127.0.0.1:${port}/${name}`, port, stop };
 }

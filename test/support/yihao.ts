@@ -52,7 +52,7 @@ export async function startYihao(options: { storage: Storage; clients: Record<st
   };
   if (options.storage === 'postgres+redis') {
     env.DATABASE_URL = await createDatabase(inject('postgresUrl'), `yihao_${randomBytes(6).toString('hex')}`);
-    env.REDIS_URL = inject('redisUrl');
+    env.REDIS_URL = options.env?.REDIS_URL ?? inject('redisUrl');
     env.REDIS_KEY_PREFIX = `t${randomBytes(4).toString('hex')}:`;
   }
   const logs: string[] = [];
