@@ -279,10 +279,15 @@ describe('yihao start refusals', () => {
     const child = spawn(process.execPath, ['bin/yihao.js', 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const logs: LogLine[] = [];
     let output = '';
+    let stopping = false;
     child.stdout.on('data', (d: Buffer) => {
       output += d;
       logs.splice(0, logs.length, ...output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine));
-      if (stopWhen(logs)) child.kill('SIGTERM');
+      // Once: a second SIGTERM during the shutdown means "stop now" (exit 1).
+      if (!stopping && stopWhen(logs)) {
+        stopping = true;
+        child.kill('SIGTERM');
+      }
     });
     child.stderr.on('data', (d: Buffer) => { output += d; });
     const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
@@ -295,7 +300,7 @@ describe('yihao start refusals', () => {
     const r = await run(['--workers', '2'], { PORT: String(await freePort()) }, (logs) => logs.some((l) => l.msg === 'yihao listening'));
     expect(r.logs.find((l) => l.level === 'warn')?.msg).toMatch(/2 workers need PostgreSQL: embedded storage \(PGlite, no DATABASE_URL\) is a single-process database/);
     expect(r.logs.find((l) => l.msg === 'yihao listening')).toMatchObject({ processes: 1 });
-    expect(r.code).toBe(0);
+    expect(r.code, r.output).toBe(0);
   }, 30_000);
 
   it('stops with the reason when the workers cannot start', async () => {
