@@ -1,12 +1,12 @@
 // oidc-provider storage on Redis: one JSON string per record with a native TTL, plus indexes
 // (grant → member keys, account → grants, Session uid → id, user code → id).
 //
-// Keys under the prefix P:
-//   P<Model>:<id>                  string      the record
+// Keys under the prefix P (written here with a space after it):
+//   P <Model>:<id>                 string      the record
 //   P grant-members:{<grantId>}    sorted set  member record key → expiry (epoch ms; +inf without one): the
 //                                              tokens revokeByGrantId and a reused code or refresh token kill
 //   P grants:acct:<accountId>      sorted set  grantId → expiry (epoch ms): a person's grants (my apps, end-all)
-//   Puid:<Model>:<uid>, PuserCode:<Model>:<code>   string  → id
+//   P uid:<Model>:<uid>, P userCode:<Model>:<code>   string  → id
 //   P grant:{<grantId>}            set         the member index before it became a sorted set: only read (by
 //                                              revocation) until the longest refresh token of that time expires
 // Both sorted sets are trimmed of expired members whenever they are written (the bench soak saw rotating
