@@ -109,7 +109,8 @@ export function createMyApps(deps: { provider: Provider; grants: GrantIndex; ses
       const grant = await provider.Grant.find(grantId) as GrantLike | undefined;
       if (!grant || grant.accountId !== accountId || !grant.clientId || BUILT_IN_CLIENTS.has(grant.clientId)) return undefined;
       const clientId = grant.clientId;
-      const grants = (await grantsByApp(accountId)).get(clientId) ?? [grant];
+      const others = ((await grantsByApp(accountId)).get(clientId) ?? []).filter((g) => g.jti !== grant.jti);
+      const grants = [grant, ...others];
       const common = { ip: req.ip ?? null, userAgent: req.userAgent ?? null, requestId: req.requestId ?? null };
       await audit.record({
         type: 'consent.withdrawn', outcome: 'success', actor: accountId, clientId, ...common,
