@@ -15,7 +15,7 @@ export interface RedisProbe {
 }
 
 // The probe's own commands, not the servers' work.
-const PROBE_COMMANDS = new Set(['info', 'scan', 'memory', 'dbsize', 'scard', 'pttl', 'client', 'config', 'hello', 'command', 'quit']);
+const PROBE_COMMANDS = new Set(['info', 'scan', 'memory', 'dbsize', 'scard', 'zcard', 'pttl', 'client', 'config', 'hello', 'command', 'quit']);
 
 export async function redisProbe(url: string): Promise<RedisProbe> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
@@ -81,7 +81,8 @@ export function keyKind(key: string, prefix: string): string {
   let m: RegExpExecArray | null;
   if ((m = /^oidc:uid:(\w+):/.exec(rest))) return `${m[1]} uid index`;
   if ((m = /^oidc:userCode:(\w+):/.exec(rest))) return `${m[1]} user-code index`;
-  if (/^oidc:grant:\{/.test(rest)) return 'grant index (set of token keys)';
+  if (/^oidc:grant-members:\{/.test(rest)) return 'grant index (token keys by expiry)';
+  if (/^oidc:grants:acct:/.test(rest)) return 'grants by account';
   if ((m = /^oidc:sx:(\w+)/.exec(rest))) return `session index sx:${m[1]}`;
   if ((m = /^oidc:(\w+):/.exec(rest))) return m[1]!;
   if ((m = /^([\w-]+):/.exec(rest))) return `${m[1]}:*`;
@@ -90,8 +91,8 @@ export function keyKind(key: string, prefix: string): string {
 
 /** How long each kind stays: what one session costs for its whole life, and what comes and goes. */
 export function lifetimeOf(kind: string): 'session' | 'tokens' | 'transient' | 'other' {
-  if (['Session', 'Session uid index', 'Grant'].includes(kind) || kind.startsWith('session index')) return 'session';
-  if (['AccessToken', 'RefreshToken', 'grant index (set of token keys)'].includes(kind)) return 'tokens';
+  if (['Session', 'Session uid index', 'Grant', 'grants by account'].includes(kind) || kind.startsWith('session index')) return 'session';
+  if (['AccessToken', 'RefreshToken', 'grant index (token keys by expiry)'].includes(kind)) return 'tokens';
   if (['AuthorizationCode', 'Interaction'].includes(kind)) return 'transient';
   return 'other';
 }
@@ -202,9 +203,9 @@ export async function roundTripCounter(url: string): Promise<RoundTripCounter> {
 
 /** Members of every grant index under `prefix`: keys of tokens issued within live grants (dead ones included). */
 export async function grantIndexMembers(probe: RedisProbe, prefix: string): Promise<{ indexes: number; members: number }> {
-  const indexes = await probe.keys(`${prefix}oidc:grant:`);
+  const indexes = await probe.keys(`${prefix}oidc:grant-members:`);
   const pipeline = probe.redis.pipeline();
-  for (const k of indexes) pipeline.scard(k);
+  for (const k of indexes) pipeline.zcard(k);
   const replies = (await pipeline.exec()) ?? [];
   return { indexes: indexes.length, members: replies.reduce((s, [, n]) => s + Number(n ?? 0), 0) };
 }
@@ -212,19 +213,20 @@ export async function grantIndexMembers(probe: RedisProbe, prefix: string): Prom
 export interface GrantIndexHealth { indexes: number; members: number; sampledMembers: number; deadMembers: number; largest: number }
 
 /**
- * The grant indexes under `prefix` (sets of the token keys issued within a grant, so that revoking the
- * grant finds them): how many members they hold and, over a sample, how many name a key that has
- * already expired. Dead members are memory that only the index's own expiry gives back.
+ * The grant indexes under `prefix` (sorted sets of the token keys issued within a grant, by expiry, so that
+ * revoking the grant finds them): how many members they hold and, over a sample, how many name a key that
+ * has already expired. Dead members are trimmed whenever the grant gets a new token; until then they are
+ * memory that only the index's own expiry gives back.
  */
 export async function grantIndexHealth(probe: RedisProbe, prefix: string, sample = 200): Promise<GrantIndexHealth> {
-  const indexes = await probe.keys(`${prefix}oidc:grant:`);
+  const indexes = await probe.keys(`${prefix}oidc:grant-members:`);
   const sizes = probe.redis.pipeline();
-  for (const k of indexes) sizes.scard(k);
+  for (const k of indexes) sizes.zcard(k);
   const counts = ((await sizes.exec()) ?? []).map(([, n]) => Number(n ?? 0));
   let sampledMembers = 0;
   let deadMembers = 0;
   for (const index of indexes.slice(0, sample)) {
-    const members = await probe.redis.smembers(index);
+    const members = await probe.redis.zrange(index, 0, -1);
     const exists = probe.redis.pipeline();
     for (const m of members) exists.exists(m);
     const found = ((await exists.exec()) ?? []).map(([, n]) => Number(n ?? 0));

@@ -143,7 +143,7 @@ export function argon2Summary(ceiling: Argon2Ceiling, rows: Row[]): string {
 export function memoryTable(results: Record<string, SessionMemory>): string {
   const servers = Object.keys(results);
   const kinds = [...new Set(servers.flatMap((s) => Object.keys(results[s]!.byKind)))];
-  const order = ['Session', 'Session uid index', 'Grant', 'AccessToken', 'RefreshToken', 'grant index (set of token keys)', 'AuthorizationCode', 'Interaction'];
+  const order = ['Session', 'Session uid index', 'Grant', 'AccessToken', 'RefreshToken', 'grant index (token keys by expiry)', 'grants by account', 'AuthorizationCode', 'Interaction'];
   kinds.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b));
   const cell = (s: string, k: string) => {
     const e = results[s]!.byKind[k];
@@ -165,7 +165,7 @@ export function memoryTable(results: Record<string, SessionMemory>): string {
 }
 
 export function grantIndexSummary(health: Record<string, GrantIndexHealth>): string {
-  const lines = ['Redis grant indexes after the load (sets of token keys per grant; a dead member names an expired or consumed-and-gone key):'];
+  const lines = ['Redis grant indexes after the load (token keys per grant, sorted by expiry and trimmed when written; a dead member names an expired or consumed-and-gone key):'];
   for (const [server, h] of Object.entries(health)) {
     const dead = h.sampledMembers ? (100 * h.deadMembers) / h.sampledMembers : Number.NaN;
     lines.push(`  ${server.padEnd(16)} ${h.indexes} indexes, ${h.members} members (largest ${h.largest}); `

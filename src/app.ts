@@ -31,6 +31,8 @@ import { sessionOversightFor } from './sessions/oversight.ts';
 import { requestLog } from './http/request-log.ts';
 import { createAdminApi } from './admin/api.ts';
 import { consoleRoutes, withConsoleClient } from './console/index.ts';
+import { accountRoutes } from './my-account/routes.ts';
+import { withAccountClient } from './my-account/client.ts';
 import { anomalyDetectorFor, startAnomalySweeper } from './anomaly/index.ts';
 import { createDynamicRegistration } from './registration/index.ts';
 import { acceptRotatedSecrets } from './clients/secret-grace.ts';
@@ -109,7 +111,7 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
     const registration = createDynamicRegistration({ db: core.db, clients: core.clients, audit: core.audit, issuer: config.issuer, production: config.production });
     const provider = createProvider({
       issuer: config.issuer, production: config.production, jwks, cookieKeys: secrets.cookieKeys, pairwiseKey: secrets.pairwiseKey,
-      ttl: config.ttl, adapter, clients: withConsoleClient(withCasClients(core.clients, config.issuer), config.issuer), accounts: core.accounts, audit: core.audit, log: core.log,
+      ttl: config.ttl, adapter, clients: withAccountClient(withConsoleClient(withCasClients(core.clients, config.issuer), config.issuer), config.issuer), accounts: core.accounts, audit: core.audit, log: core.log,
       registration,
     });
     provider.proxy = config.trustProxy;
@@ -153,6 +155,9 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
       provider, core, adapter, jwks, login, csrfKey: secrets.cookieKeys[0]!,
       validate: async (m) => { await provider.Client.validate(casAwareMetadata(m, config.issuer) as never); },
     }));
+
+    // /account: the citizen's own pages ("my apps"), an internal client like the console.
+    provider.use(accountRoutes({ provider, core, adapter, csrfKey: secrets.cookieKeys[0]! }));
 
     let server: Server | undefined;
     return {

@@ -157,7 +157,7 @@ export function createConsolePages(deps: { core: Core; login: Login; oversight: 
       const accountId = c.form.get('account') ?? '';
       if (!accountId || accountId.length > 64) return c.fail(400);
       const r = await oversight.endAll({ accountId }, { ...c.by, reason: reasonOf(c.form) });
-      c.render(200, endedPage(c.frame, { account: r.account, reports: r.ended }));
+      c.render(200, endedPage(c.frame, { account: r.account, reports: r.ended, otherGrants: r.grantsRevoked }));
     },
 
     async accountSearch(c: Call) {

@@ -30,16 +30,21 @@ export interface ConsoleSession {
 
 const now = () => Math.floor(Date.now() / 1000);
 
-export function createConsoleSessions(deps: { adapter: AdapterFactory; csrfKey: string; production: boolean }) {
-  const store = deps.adapter('ConsoleSession');
-  const cookieOptions = { signed: true, httpOnly: true, sameSite: 'strict' as const, secure: deps.production, path: CONSOLE_PATHS.base };
+/** Where a page session lives: the console's by default; the citizen's "my apps" pages use their own (src/my-account/). */
+export interface PageSessionPlace { model: string; cookie: string; path: string; purpose: string }
+const CONSOLE_PLACE: PageSessionPlace = { model: 'ConsoleSession', cookie: COOKIE, path: CONSOLE_PATHS.base, purpose: 'console-csrf' };
+
+export function createConsoleSessions(deps: { adapter: AdapterFactory; csrfKey: string; production: boolean; place?: PageSessionPlace }) {
+  const place = deps.place ?? CONSOLE_PLACE;
+  const store = deps.adapter(place.model);
+  const cookieOptions = { signed: true, httpOnly: true, sameSite: 'strict' as const, secure: deps.production, path: place.path };
   const save = (s: ConsoleSession) => store.upsert(s.sid, { ...s } as never, IDLE_SECONDS);
 
   const csrfToken = (s: ConsoleSession) =>
-    createHmac('sha256', deps.csrfKey).update(`console-csrf\u0000${s.sid}\u0000${s.secret}`).digest('base64url');
+    createHmac('sha256', deps.csrfKey).update(`${place.purpose}\u0000${s.sid}\u0000${s.secret}`).digest('base64url');
 
   function clearCookie(ctx: Context) {
-    ctx.cookies.set(COOKIE, null, cookieOptions);
+    ctx.cookies.set(place.cookie, null, cookieOptions);
   }
 
   return {
@@ -47,13 +52,13 @@ export function createConsoleSessions(deps: { adapter: AdapterFactory; csrfKey: 
       const t = now();
       const session: ConsoleSession = { ...from, secret: randomBytes(32).toString('base64url'), startedAt: t, seenAt: t };
       await save(session);
-      ctx.cookies.set(COOKIE, `${session.sid}.${session.secret}`, cookieOptions);
+      ctx.cookies.set(place.cookie, `${session.sid}.${session.secret}`, cookieOptions);
       return session;
     },
 
     /** The browser's console session, if it has a live one; renews it. */
     async current(ctx: Context): Promise<ConsoleSession | undefined> {
-      const value = ctx.cookies.get(COOKIE, { signed: true });
+      const value = ctx.cookies.get(place.cookie, { signed: true });
       const dot = value?.lastIndexOf('.') ?? -1;
       if (!value || dot < 1) return undefined;
       const sid = value.slice(0, dot);

@@ -3,6 +3,7 @@
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../store/db.ts';
 import { GRANTABLE } from './adapter-redis.ts';
+import type { GrantIndex } from './grant-index.ts';
 
 const LIVE = '(expires_at IS NULL OR expires_at > now())';
 
@@ -67,6 +68,17 @@ export function createDbAdapter(db: Db): AdapterFactory {
         await db.query('DELETE FROM oidc_models WHERE grant_id = $1', [grantId]);
       },
     };
+  };
+}
+
+/** A person's live grants: the grant_account column (migrations/009) the Grant upsert fills. */
+export function createDbGrantIndex(db: Db): GrantIndex {
+  return {
+    async grantsOf(accountId) {
+      const rows = await db.query<{ id: string }>(
+        `SELECT id FROM oidc_models WHERE model = 'Grant' AND grant_account = $1 AND ${LIVE}`, [accountId]);
+      return rows.map((r) => r.id);
+    },
   };
 }
 

@@ -1,37 +1,62 @@
 // oidc-provider storage on Redis: one JSON string per record with a native TTL, plus indexes
-// (grant → member keys, Session uid → id, user code → id).
+// (grant → member keys, account → grants, Session uid → id, user code → id).
 //
-// Keys: <prefix><Model>:<id>, <prefix>grant:{<grantId>} (hash tag: one Cluster slot per grant),
-// <prefix>uid:<Model>:<uid>, <prefix>userCode:<Model>:<code>.
-// The Lua scripts below reach keys named inside records (a grant's members), which Redis Cluster only
-// allows within one slot: on a Cluster give a hash-tagged prefix such as '{oidc}:'.
+// Keys under the prefix P (written here with a space after it):
+//   P <Model>:<id>                 string      the record
+//   P grant-members:{<grantId>}    sorted set  member record key → expiry (epoch ms; +inf without one): the
+//                                              tokens revokeByGrantId and a reused code or refresh token kill
+//   P grants:acct:<accountId>      sorted set  grantId → expiry (epoch ms): a person's grants (my apps, end-all)
+//   P uid:<Model>:<uid>, P userCode:<Model>:<code>   string  → id
+//   P grant:{<grantId>}            set         the member index before it became a sorted set: only read (by
+//                                              revocation) until the longest refresh token of that time expires
+// Both sorted sets are trimmed of expired members whenever they are written (the bench soak saw rotating
+// refresh and access tokens add 40k members a minute to sets that only shrank on destroy), and live as long
+// as their longest member (oidc-provider #334).
+// Hash tags: a write is one MULTI over the record and its index keys, and the Lua scripts reach keys named
+// inside records; Redis Cluster allows both only within one slot, so on a Cluster give a hash-tagged prefix
+// such as '{oidc}:' (its tag comes first and wins). The account index carries no tag of its own: a tag on
+// the account id would only matter without that prefix, and then it would put the person's index in another
+// slot than the Grant written in the same MULTI.
 import type { Redis } from 'ioredis';
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
 import { redisSessionScripts } from '../sessions/session-index-redis.ts';
+import type { GrantIndex } from './grant-index.ts';
 
 // Models whose records carry a grantId and die with their grant (as in the library's memory adapter).
 export const GRANTABLE = new Set([
   'AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode',
 ]);
 
-const REVOKE_FN = `
-local function revoke(index)
-  local members = redis.call('SMEMBERS', index)
+// Lua helpers shared by the scripts. A grant's member index is a sorted set; the set it replaced may
+// still exist for grants issued before the upgrade, so revocation reads both.
+const GRANT_FNS = `
+local function revoke(index, legacy)
+  local members = redis.call('ZRANGE', index, 0, -1)
+  for _, m in ipairs(redis.call('SMEMBERS', legacy)) do members[#members + 1] = m end
   for i = 1, #members, 500 do
     redis.call('DEL', unpack(members, i, math.min(i + 499, #members)))
   end
-  redis.call('DEL', index)
+  redis.call('DEL', index, legacy)
+end
+-- Deletes a Grant record and its entry in its person's index.
+local function drop_grant(P, grantId)
+  local key = P .. 'Grant:' .. grantId
+  local raw = redis.call('GET', key)
+  if not raw then return end
+  local g = cjson.decode(raw)
+  if type(g.accountId) == 'string' then redis.call('ZREM', P .. 'grants:acct:' .. g.accountId, grantId) end
+  redis.call('DEL', key)
 end
 `;
 
-// KEYS[1] grant index.
-const REVOKE = `${REVOKE_FN} revoke(KEYS[1]) return 1`;
+// KEYS[1] grant member index, KEYS[2] its legacy set.
+const REVOKE = `${GRANT_FNS} revoke(KEYS[1], KEYS[2]) return 1`;
 
 // KEYS[1] record; ARGV prefix, now (epoch seconds). Returns 1 consumed now, 0 missing, -1 reused.
 // Marking appends to the stored JSON instead of re-encoding it: cjson would turn [] into {}.
 // A reused code or refresh token means it leaked: revoke every token of the grant and the grant
 // itself (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
-const CONSUME = `${REVOKE_FN}
+const CONSUME = `${GRANT_FNS}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 local payload = cjson.decode(raw)
@@ -41,8 +66,8 @@ if payload.consumed == nil or payload.consumed == cjson.null then
   return 1
 end
 if type(payload.grantId) == 'string' then
-  revoke(ARGV[1] .. 'grant:{' .. payload.grantId .. '}')
-  redis.call('DEL', ARGV[1] .. 'Grant:' .. payload.grantId)
+  revoke(ARGV[1] .. 'grant-members:{' .. payload.grantId .. '}', ARGV[1] .. 'grant:{' .. payload.grantId .. '}')
+  drop_grant(ARGV[1], payload.grantId)
 end
 return -1
 `;
@@ -60,7 +85,10 @@ for _, field in ipairs({'uid', 'userCode'}) do
   end
 end
 if ARGV[4] == '1' and type(p.grantId) == 'string' then
-  redis.call('SREM', ARGV[1] .. 'grant:{' .. p.grantId .. '}', KEYS[1])
+  redis.call('ZREM', ARGV[1] .. 'grant-members:{' .. p.grantId .. '}', KEYS[1])
+end
+if ARGV[2] == 'Grant' and type(p.accountId) == 'string' then
+  redis.call('ZREM', ARGV[1] .. 'grants:acct:' .. p.accountId, ARGV[3])
 end
 return 1
 `;
@@ -79,16 +107,19 @@ function script(redis: Redis, name: string, numberOfKeys: number, lua: string): 
   return (...args) => (redis as unknown as Record<string, Script>)[name]!(...args);
 }
 
+const accountGrantsKey = (prefix: string, accountId: string) => `${prefix}grants:acct:${accountId}`;
+
 const parse = (raw: unknown) => (typeof raw === 'string' ? (JSON.parse(raw) as AdapterPayload) : undefined);
 
 export function createRedisAdapter(redis: Redis, prefix = 'oidc:'): AdapterFactory {
-  const revoke = script(redis, 'yihaoOidcRevoke', 1, REVOKE);
+  const revoke = script(redis, 'yihaoOidcRevoke', 2, REVOKE);
   const consume = script(redis, 'yihaoOidcConsume', 1, CONSUME);
   const destroy = script(redis, 'yihaoOidcDestroy', 1, DESTROY);
   const findByIndex = script(redis, 'yihaoOidcFindByIndex', 1, FIND_BY_INDEX);
   // Sessions also keep the oversight indexes (by person, app, IP), in the same script as the record.
   const sessions = redisSessionScripts(redis, prefix);
-  const grantKey = (grantId: string) => `${prefix}grant:{${grantId}}`;
+  const grantKey = (grantId: string) => `${prefix}grant-members:{${grantId}}`;
+  const legacyGrantKey = (grantId: string) => `${prefix}grant:{${grantId}}`;
 
   return (model: string): Adapter => {
     const key = (id: string) => `${prefix}${model}:${id}`;
@@ -103,19 +134,20 @@ export function createRedisAdapter(redis: Redis, prefix = 'oidc:'): AdapterFacto
       async upsert(id, payload, expiresIn) {
         if (model === 'Session') return sessions.upsert(key(id), id, payload, expiresIn);
         const ttl = expiresIn ? Math.round(expiresIn * 1000) : undefined;
+        const now = Date.now();
         const multi = redis.multi();
         const set = (k: string, v: string) => (ttl ? multi.set(k, v, 'PX', ttl) : multi.set(k, v));
+        // An index scored by expiry: drop what has expired, add this record, live as long as its longest
+        // member (oidc-provider #334): NX sets the TTL of a new set, GT only ever extends it.
+        const index = (k: string, member: string) => {
+          multi.zremrangebyscore(k, '-inf', now).zadd(k, ttl ? now + ttl : '+inf', member);
+          if (ttl) multi.pexpire(k, ttl, 'NX').pexpire(k, ttl, 'GT');
+          else multi.persist(k);
+        };
         set(key(id), JSON.stringify(payload));
-        if (model === 'Session' && payload.uid) set(`${prefix}uid:${model}:${payload.uid}`, id);
         if (payload.userCode) set(`${prefix}userCode:${model}:${payload.userCode}`, id);
-        if (grantable && payload.grantId) {
-          const index = grantKey(payload.grantId);
-          multi.sadd(index, key(id));
-          // The index lives as long as its longest member (oidc-provider #334): NX sets the TTL of a
-          // new set, GT only ever extends it.
-          if (ttl) multi.pexpire(index, ttl, 'NX').pexpire(index, ttl, 'GT');
-          else multi.persist(index);
-        }
+        if (grantable && payload.grantId) index(grantKey(payload.grantId), key(id));
+        if (model === 'Grant' && typeof payload.accountId === 'string') index(accountGrantsKey(prefix, payload.accountId), id);
         for (const [err] of (await multi.exec()) ?? []) if (err) throw err;
       },
 
@@ -139,8 +171,17 @@ export function createRedisAdapter(redis: Redis, prefix = 'oidc:'): AdapterFacto
       },
 
       async revokeByGrantId(grantId) {
-        await revoke(grantKey(grantId));
+        await revoke(grantKey(grantId), legacyGrantKey(grantId));
       },
     };
+  };
+}
+
+/** A person's live grants, from the index the Grant upsert keeps (src/oidc/grant-index.ts). */
+export function createRedisGrantIndex(redis: Redis, prefix = 'oidc:'): GrantIndex {
+  return {
+    async grantsOf(accountId) {
+      return redis.zrangebyscore(accountGrantsKey(prefix, accountId), `(${Date.now()}`, '+inf');
+    },
   };
 }

@@ -66,7 +66,10 @@ const EndReportSchema = named('SessionEnded', z.strictObject({
   })).meta({ description: 'Back-channel logout to each app, as delivered (each also audited as logout.backchannel)' }),
 }));
 
-const EndAllSchema = named('AccountSessionsEnded', z.strictObject({ account: AccountViewSchema, ended: z.array(EndReportSchema) }));
+const EndAllSchema = named('AccountSessionsEnded', z.strictObject({
+  account: AccountViewSchema, ended: z.array(EndReportSchema),
+  grants_revoked: z.number().int().meta({ description: 'Grants revoked beyond the sessions\' own: offline access whose session had already ended' }),
+}));
 
 const LoginHistorySchema = named('LoginHistory', z.strictObject({
   account: AccountViewSchema,
@@ -180,7 +183,7 @@ export function sessionAdminRoutes(deps: () => SessionRoutesDeps | undefined): R
       responses: { 200: { description: 'What was ended, with each delivery', schema: EndAllSchema }, 404: personNotFound },
       handle: async ({ body, acting }) => {
         const r = await api(() => need().oversight.endAll({ idNumber: body.id_number }, actor(acting, body.reason)));
-        return { status: 200, body: { account: accountOut(r.account)!, ended: r.ended.map(endOut) } };
+        return { status: 200, body: { account: accountOut(r.account)!, ended: r.ended.map(endOut), grants_revoked: r.grantsRevoked } };
       },
     }),
     route({

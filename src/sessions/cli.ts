@@ -89,6 +89,7 @@ export async function sessionsCommand(sub: string | undefined, args: string[], d
     } else {
       const r = await oversight.endAll({ idNumber: idNumber! }, by).catch((err) => { throw asUsage(err); });
       out(`account ${r.account.id} (${r.account.idMasked}): ${r.ended.length} active session${r.ended.length === 1 ? '' : 's'} ended`);
+      if (r.grantsRevoked) out(`${r.grantsRevoked} further grant${r.grantsRevoked === 1 ? '' : 's'} revoked (offline access outliving its session)`);
       reports = r.ended;
     }
     for (const r of reports) report(r, out);

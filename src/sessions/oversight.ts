@@ -7,6 +7,10 @@
 // OIDC client of yihao with its own back-channel endpoint). The provider fires no events outside a request,
 // so every step is audited here. People are found by identity number through the blind index and shown
 // masked; the clear number never leaves this call.
+//
+// Ending every session of a person also revokes every other grant they hold (the grant index by account,
+// src/oidc/grant-index.ts): offline_access refresh tokens outlive the session they were issued in (the
+// provider keeps them at logout), and a stolen phone's apps must stop refreshing too.
 import type Provider from 'oidc-provider';
 import type { Core } from '../app.ts';
 import type { Accounts } from '../accounts/accounts.ts';
@@ -15,6 +19,7 @@ import type { ClientStore } from '../clients/store.ts';
 import type { Db } from '../store/db.ts';
 import { parseIdNumber } from '../identity/id-number.ts';
 import { GRANTABLE } from '../oidc/adapter-redis.ts';
+import { grantIndexFor, type GrantIndex } from '../oidc/grant-index.ts';
 import { InvalidCursor, pageLimit, type SessionEntry, type SessionFilter, type SessionIndex } from './session-index.ts';
 import { sessionIndexFor } from './session-store.ts';
 import { sendBackchannelLogout, type Delivery } from './backchannel.ts';
@@ -87,9 +92,18 @@ export interface OversightDeps {
   audit: Audit;
   clients: ClientStore;
   db: Db;
+  /** A person's grants, for ending everything (offline access included). */
+  grants: GrantIndex;
 }
 
 type GrantRevoker = { revokeByGrantId?(grantId: string): Promise<unknown> };
+
+/** Every token of a grant (all grantable models), then the grant itself. */
+export async function revokeGrant(provider: Provider, grantId: string): Promise<void> {
+  const models = provider as unknown as Record<string, GrantRevoker | undefined>;
+  await Promise.all([...GRANTABLE].map((name) => models[name]?.revokeByGrantId?.(grantId)));
+  await provider.Grant.adapter.destroy(grantId);
+}
 
 const iso = (ms: number) => new Date(Math.min(ms, 8.64e15)).toISOString();
 
@@ -139,10 +153,23 @@ export function createSessionOversight(deps: OversightDeps) {
     }
   }
 
-  async function revokeGrant(provider: Provider, grantId: string) {
-    const models = provider as unknown as Record<string, GrantRevoker | undefined>;
-    await Promise.all([...GRANTABLE].map((name) => models[name]?.revokeByGrantId?.(grantId)));
-    await provider.Grant.adapter.destroy(grantId);
+  /** What is left of a person's grants once their sessions are ended: each audited (fail closed), then revoked. */
+  async function revokeRemainingGrants(account: AccountView, by: Actor): Promise<number> {
+    const provider = need();
+    let revoked = 0;
+    for (const grantId of await deps.grants.grantsOf(account.id)) {
+      const grant = await provider.Grant.find(grantId);
+      if (!grant || grant.accountId !== account.id) continue; // expired or destroyed meanwhile
+      const scope = grant.getOIDCScope();
+      await audit.record({
+        type: 'grant.revoked', outcome: 'success', actor: account.id, clientId: grant.clientId ?? null,
+        ip: by.ip ?? null, userAgent: by.userAgent ?? null, requestId: by.requestId ?? null,
+        details: { grantId, scope, offline: scope.split(' ').includes('offline_access'), endedBy: by.actor, ...(by.reason ? { reason: by.reason } : {}) },
+      });
+      await revokeGrant(provider, grantId);
+      revoked += 1;
+    }
+    return revoked;
   }
 
   async function endSession(uid: string, by: Actor, account?: AccountView): Promise<EndReport> {
@@ -216,8 +243,11 @@ export function createSessionOversight(deps: OversightDeps) {
     /** Ends one session everywhere. */
     end: (uid: string, by: Actor) => endSession(uid, by),
 
-    /** Ends every active session of a person everywhere. */
-    async endAll(person: Person, by: Actor): Promise<{ account: AccountView; ended: EndReport[] }> {
+    /**
+     * Ends every active session of a person everywhere, then revokes every grant they still hold (offline
+     * access whose session had already ended); `grantsRevoked` counts those, beyond each report's own.
+     */
+    async endAll(person: Person, by: Actor): Promise<{ account: AccountView; ended: EndReport[]; grantsRevoked: number }> {
       const account = await findAccount(person);
       const uids: string[] = [];
       let cursor: string | undefined;
@@ -230,7 +260,8 @@ export function createSessionOversight(deps: OversightDeps) {
         if (err instanceof OversightError && err.code === 'session_not_found') return undefined; // expired meanwhile
         throw err;
       })));
-      return { account, ended: ended.filter((r): r is EndReport => r !== undefined) };
+      const grantsRevoked = await revokeRemainingGrants(account, by);
+      return { account, ended: ended.filter((r): r is EndReport => r !== undefined), grantsRevoked };
     },
 
     /** A person's logins and failed attempts from the audit trail, newest first. */
@@ -264,5 +295,6 @@ export type SessionOversight = ReturnType<typeof createSessionOversight>;
 export function sessionOversightFor(core: Core, provider?: Provider): SessionOversight {
   return createSessionOversight({
     provider, index: sessionIndexFor(core), accounts: core.accounts, audit: core.audit, clients: core.clients, db: core.db,
+    grants: grantIndexFor(core),
   });
 }

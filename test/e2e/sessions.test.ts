@@ -9,8 +9,10 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startYihao, STORAGES, freePort, type RunningYihao } from '../support/yihao.ts';
 import { Browser } from '../support/browser.ts';
 import { discover, authorizationRequest, finish, submitLogin, oidc, type RpClient } from '../support/relying-party.ts';
+import { formOf } from '../support/browser.ts';
 import { parseIdNumber } from '../../src/identity/id-number.ts';
 import { sessionOversightFor } from '../../src/sessions/oversight.ts';
+import { grantIndexFor } from '../../src/oidc/grant-index.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple' };
 const OTHER = { idNumber: '440106199003070036', password: 'another long password' };
@@ -177,6 +179,40 @@ describe.each(STORAGES)('session oversight on %s storage', (storage) => {
       [C.id, 'failure', accounts[CITIZEN.idNumber], id(C).sid],
     ].sort());
     expect(String(deliveries.find((r) => r.client_id === C.id)!.details.error)).toContain('500');
+  });
+
+  it('ending every session of a person also kills offline refresh tokens whose session had already ended', async () => {
+    const browser = new Browser({ 'user-agent': 'offline-test' });
+    const tokens = (await signIn(browser, CITIZEN, [A])).get(A.id)!;
+    expect(tokens.refresh_token).toBeDefined();
+    const config = await discover(y.issuer, A);
+
+    // The person signs out at yihao: the session ends, the offline refresh token (by design) lives on.
+    const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: A.postLogoutUri });
+    const confirm = await browser.navigate(end.href);
+    const form = formOf(confirm.html, confirm.url);
+    const out = await browser.navigate(form.action, A.postLogoutUri, { form: { ...form.fields, logout: 'yes' } });
+    expect(out.url.startsWith(A.postLogoutUri)).toBe(true);
+    const oversight = sessionOversightFor(y.yihao.core, y.yihao.provider);
+    expect((await oversight.list({ person: { idNumber: CITIZEN.idNumber } })).items).toEqual([]);
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(refreshed.refresh_token).toBeDefined();
+
+    // Security staff end all of the person's sessions: there are none, yet the offline grant goes.
+    const result = await oversight.endAll({ idNumber: CITIZEN.idNumber }, { actor: 'security-officer-2', reason: 'lost phone' });
+    expect(result.ended).toEqual([]);
+    expect(result.grantsRevoked).toBeGreaterThanOrEqual(1);
+    await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await oidc.tokenIntrospection(config, refreshed.refresh_token!)).active).toBe(false);
+    expect((await oidc.tokenIntrospection(config, refreshed.access_token)).active).toBe(false);
+    expect(await grantIndexFor(y.yihao.core).grantsOf(accounts[CITIZEN.idNumber]!)).toEqual([]);
+
+    const rows = await y.yihao.core.db.query<{ actor: string; client_id: string; details: Record<string, unknown> }>(
+      `SELECT actor, client_id, details FROM audit_events WHERE type = 'grant.revoked' AND details->>'endedBy' = 'security-officer-2'`);
+    expect(rows).toContainEqual(expect.objectContaining({
+      actor: accounts[CITIZEN.idNumber], client_id: A.id,
+      details: expect.objectContaining({ offline: true, reason: 'lost phone', scope: expect.stringContaining('offline_access') }),
+    }));
   });
 
   it.runIf(storage === 'postgres+redis')('lists masked and ends one session from the CLI', async () => {

@@ -6,24 +6,29 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { errors, type AdapterFactory } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDbAdapter, startSweeper } from '../../src/oidc/adapter-db.ts';
-import { createRedisAdapter } from '../../src/oidc/adapter-redis.ts';
+import { createDbAdapter, createDbGrantIndex, startSweeper } from '../../src/oidc/adapter-db.ts';
+import { createRedisAdapter, createRedisGrantIndex } from '../../src/oidc/adapter-redis.ts';
+import type { GrantIndex } from '../../src/oidc/grant-index.ts';
 import { createPgliteDb, createPostgresDb, type Db } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { createDatabase } from '../support/servers.ts';
 
-interface Backend { factory: AdapterFactory; db?: Db; close(): Promise<void> }
+interface Backend { factory: AdapterFactory; grants: GrantIndex; db?: Db; redis?: { client: Redis; prefix: string }; close(): Promise<void> }
 
 async function onDb(open: () => Promise<Db>, cleanup = async () => {}): Promise<Backend> {
   const db = await open();
   await migrate(db);
-  return { factory: createDbAdapter(db), db, close: async () => { await db.close(); await cleanup(); } };
+  return { factory: createDbAdapter(db), grants: createDbGrantIndex(db), db, close: async () => { await db.close(); await cleanup(); } };
 }
 
 const backends: [string, () => Promise<Backend>][] = [
   ['redis', async () => {
     const redis = new Redis(inject('redisUrl'));
-    return { factory: createRedisAdapter(redis, `test:${randomUUID()}:`), close: async () => { await redis.quit(); } };
+    const prefix = `test:${randomUUID()}:`;
+    return {
+      factory: createRedisAdapter(redis, prefix), grants: createRedisGrantIndex(redis, prefix), redis: { client: redis, prefix },
+      close: async () => { await redis.quit(); },
+    };
   }],
   ['postgres', async () => {
     const url = await createDatabase(inject('postgresUrl'), 'adapter_contract');
@@ -132,6 +137,65 @@ describe.each(backends)('oidc adapter on %s', (_name, open) => {
     await sleep(1300);
     await adapter('AccessToken').revokeByGrantId(grantId);
     expect(await adapter('RefreshToken').find(long)).toBeUndefined();
+  });
+
+  it.concurrent('trims expired members from a grant\'s index when it is written', async ({ skip }) => {
+    const redis = backend.redis;
+    if (!redis) return skip(); // the database finds members by an indexed column, deleted with their rows
+    const grantId = randomUUID();
+    const members = `${redis.prefix}grant-members:{${grantId}}`;
+    const expired = Array.from({ length: 5 }, () => randomUUID());
+    for (const id of expired) await adapter('AccessToken').upsert(id, { jti: id, grantId }, 1);
+    expect(await redis.client.zcard(members)).toBe(5);
+    await sleep(1300);
+    const [rt, at] = [randomUUID(), randomUUID()];
+    await adapter('RefreshToken').upsert(rt, { jti: rt, grantId }, 60);
+    await adapter('AccessToken').upsert(at, { jti: at, grantId }, 30);
+    expect((await redis.client.zrange(members, 0, -1)).sort()).toEqual([`${redis.prefix}RefreshToken:${rt}`, `${redis.prefix}AccessToken:${at}`].sort());
+    const score = Number(await redis.client.zscore(members, `${redis.prefix}RefreshToken:${rt}`));
+    expect(Math.abs(score - (Date.now() + 60_000))).toBeLessThan(5_000); // scored by expiry
+    expect(await redis.client.pttl(members)).toBeGreaterThan(55_000); // as long as the longest member
+    await adapter('AccessToken').destroy(at);
+    expect(await redis.client.zrange(members, 0, -1)).toEqual([`${redis.prefix}RefreshToken:${rt}`]);
+  });
+
+  it.concurrent('still revokes tokens listed in a grant index written before it became a sorted set', async ({ skip }) => {
+    const redis = backend.redis;
+    if (!redis) return skip();
+    const [grantId, old] = [randomUUID(), randomUUID()];
+    await redis.client.set(`${redis.prefix}RefreshToken:${old}`, JSON.stringify({ jti: old, grantId }), 'EX', 60);
+    await redis.client.sadd(`${redis.prefix}grant:{${grantId}}`, `${redis.prefix}RefreshToken:${old}`);
+    await adapter('RefreshToken').revokeByGrantId(grantId);
+    expect(await adapter('RefreshToken').find(old)).toBeUndefined();
+  });
+
+  it.concurrent('finds a person\'s live grants, and only theirs', async () => {
+    const [person, other] = [randomUUID(), randomUUID()];
+    const [g1, g2, short, gone, theirs] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    await adapter('Grant').upsert(g1, { jti: g1, accountId: person, clientId: 'a' }, 60);
+    await adapter('Grant').upsert(g2, { jti: g2, accountId: person, clientId: 'b' }, 60);
+    await adapter('Grant').upsert(g2, { jti: g2, accountId: person, clientId: 'b', openid: { scope: 'openid' } }, 59); // saved again
+    await adapter('Grant').upsert(short, { jti: short, accountId: person, clientId: 'c' }, 1);
+    await adapter('Grant').upsert(gone, { jti: gone, accountId: person, clientId: 'd' }, 60);
+    await adapter('Grant').upsert(theirs, { jti: theirs, accountId: other, clientId: 'a' }, 60);
+    await adapter('Grant').destroy(gone);
+    expect((await backend.grants.grantsOf(person)).sort()).toEqual([g1, g2, short].sort());
+    await sleep(1300);
+    expect((await backend.grants.grantsOf(person)).sort()).toEqual([g1, g2].sort());
+    expect(await backend.grants.grantsOf(other)).toEqual([theirs]);
+    expect(await backend.grants.grantsOf(randomUUID())).toEqual([]);
+
+    // A reused refresh token kills its grant: gone from the person's grants too.
+    const rt = randomUUID();
+    await adapter('RefreshToken').upsert(rt, { jti: rt, grantId: g1 }, 60);
+    await adapter('RefreshToken').consume(rt);
+    await expect(adapter('RefreshToken').consume(rt)).rejects.toThrow(errors.InvalidGrant);
+    expect(await backend.grants.grantsOf(person)).toEqual([g2]);
+    if (backend.redis) { // the person's index was trimmed of the expired grant when written
+      const key = `${backend.redis.prefix}grants:acct:${person}`;
+      await adapter('Grant').upsert(g1, { jti: g1, accountId: person, clientId: 'a' }, 60);
+      expect((await backend.redis.client.zrange(key, 0, -1)).sort()).toEqual([g1, g2].sort());
+    }
   });
 
   it.concurrent('marks a record consumed and keeps its expiry', async () => {

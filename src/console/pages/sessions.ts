@@ -109,9 +109,10 @@ ${end}`;
   return page({ ...f, section: 'sessions' }, { title: m.sessionTitle, main });
 }
 
-export function endedPage(f: Frame, v: { account?: AccountView; reports: EndReport[] }): string {
+/** `otherGrants`: grants "end all" revoked beyond the sessions' own (offline access outliving its session). */
+export function endedPage(f: Frame, v: { account?: AccountView; reports: EndReport[]; otherGrants?: number }): string {
   const { m } = f;
-  const grants = v.reports.reduce((n, r) => n + r.grantsRevoked, 0);
+  const grants = v.reports.reduce((n, r) => n + r.grantsRevoked, v.otherGrants ?? 0);
   const rows = v.reports.flatMap((r) => r.deliveries.map((d) => [
     `<code>${h(r.uid)}</code>`, h(r.apps.find((a) => a.clientId === d.clientId)?.name ?? d.clientId),
     `<span class="tag ${d.outcome === 'delivered' ? 'tag-ok' : d.outcome === 'failed' ? 'tag-bad' : 'tag-muted'}">${h(m.deliveryOutcomes[d.outcome] ?? d.outcome)}</span>`,
