@@ -108,7 +108,7 @@ export function page(f: Frame, o: { title: string; main: string }): string {
 <form method="post" action="${CONSOLE_PATHS.signOut}" class="inline-form">${hidden('csrf', viewer.csrf)}<button type="submit" class="button-link">${h(m.signOut)}</button></form></div>`
     : '';
   return htmlDocument({
-    lang: f.lang, title: `${o.title} - ${m.consoleName}`, stylesheet: CONSOLE_PATHS.stylesheet, body: `<a class="skip-link" href="#main">${h(m.skipToContent)}</a>
+    lang: f.lang, title: `${o.title} - ${m.consoleName}`, stylesheets: [CONSOLE_PATHS.stylesheet], body: `<a class="skip-link" href="#main">${h(m.skipToContent)}</a>
 <header class="console-header">
 <div class="console-header-inner">
 <a class="console-name" href="/admin">${h(m.consoleName)}</a>

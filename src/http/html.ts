@@ -28,7 +28,8 @@ export interface HtmlDocument {
   lang: string;
   /** The whole <title>, as text. */
   title: string;
-  stylesheet: string;
+  /** Same-origin stylesheets, in order. */
+  stylesheets: string[];
   /** The contents of <body>, already escaped. */
   body: string;
 }
@@ -44,7 +45,7 @@ export function htmlDocument(d: HtmlDocument): string {
 <meta name="format-detection" content="telephone=no">
 <meta name="color-scheme" content="light">
 <title>${escapeHtml(d.title)}</title>
-<link rel="stylesheet" href="${escapeHtml(d.stylesheet)}">
+${d.stylesheets.map((href) => `<link rel="stylesheet" href="${escapeHtml(href)}">`).join('\n')}
 </head>
 <body>
 ${d.body}

@@ -27,7 +27,7 @@ function layout({ lang, title, langSwitchHref, main }: Layout): string {
     ? `<a class="lang-switch" href="${escapeHtml(langSwitchHref)}" lang="${other}" hreflang="${other}">${escapeHtml(m.switchLanguage)}</a>`
     : '';
   return htmlDocument({
-    lang, title: `${title} - ${m.siteName}`, stylesheet: STYLESHEET_PATH, body: `<a class="skip-link" href="#main">${escapeHtml(m.skipToContent)}</a>
+    lang, title: `${title} - ${m.siteName}`, stylesheets: [STYLESHEET_PATH], body: `<a class="skip-link" href="#main">${escapeHtml(m.skipToContent)}</a>
 <header class="site-header">
 <div class="site-header-inner">
 <span class="site-name">${escapeHtml(m.siteName)}</span>

@@ -2,7 +2,8 @@
 // plus a few rules of their own. The confirmation before a withdrawal is a <details> element: it opens in
 // the page without JavaScript, and only its own button posts.
 import { CLAIM_LABELS, otherLanguage, t, type Lang } from '../interactions/i18n.ts';
-import { escapeHtml as h, STYLESHEET_PATH } from '../interactions/views.ts';
+import { escapeHtml as h, fill, htmlDocument } from '../http/html.ts';
+import { STYLESHEET_PATH } from '../interactions/views.ts';
 import { ACCOUNT_PATHS } from './client.ts';
 import { accountText } from './text.ts';
 import type { MyApp } from './my-apps.ts';
@@ -14,21 +15,9 @@ function page(f: Frame, title: string, main: string): string {
   const other = otherLanguage(f.lang);
   const langSwitch = f.langSwitchHref
     ? `<a class="lang-switch" href="${h(f.langSwitchHref)}" lang="${other}" hreflang="${other}">${h(m.switchLanguage)}</a>` : '';
-  return `<!doctype html>
-<html lang="${f.lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex, nofollow">
-<meta name="format-detection" content="telephone=no">
-<meta name="color-scheme" content="light">
-<title>${h(title)} - ${h(m.siteName)}</title>
-<link rel="stylesheet" href="${STYLESHEET_PATH}">
-<link rel="stylesheet" href="${ACCOUNT_PATHS.stylesheet}">
-</head>
-<body>
-<a class="skip-link" href="#main">${h(m.skipToContent)}</a>
+  return htmlDocument({
+    lang: f.lang, title: `${title} - ${m.siteName}`, stylesheets: [STYLESHEET_PATH, ACCOUNT_PATHS.stylesheet],
+    body: `<a class="skip-link" href="#main">${h(m.skipToContent)}</a>
 <header class="site-header">
 <div class="site-header-inner">
 <span class="site-name">${h(m.siteName)}</span>
@@ -42,14 +31,9 @@ ${main}
 <div class="container">
 ${f.signOutHref ? `<p><a href="${h(f.signOutHref)}">${h(accountText(f.lang).signOut)}</a></p>\n` : ''}<p>${h(m.privacy)}</p>
 </div>
-</footer>
-</body>
-</html>
-`;
+</footer>`,
+  });
 }
-
-const fill = (template: string, html: Record<string, string>) =>
-  h(template).replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(html, name) ? html[name]! : whole));
 
 function label(lang: Lang, name: string): string {
   const labels = CLAIM_LABELS[lang];
