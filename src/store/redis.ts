@@ -15,29 +15,45 @@ export interface SentinelTarget {
   tls: boolean;
 }
 
-const SENTINEL_URL = /^(redis-sentinel|rediss-sentinel):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)\/([^/?#]+)\/?(?:\?([^#]*))?$/;
-
 /** Parses a redis-sentinel:// URL; a string saying what is wrong, when it is one but malformed; undefined for other schemes. */
 export function parseSentinelUrl(url: string): SentinelTarget | string | undefined {
-  if (!/^rediss?-sentinel:/.test(url)) return undefined;
-  const m = SENTINEL_URL.exec(url);
-  if (!m) return 'a Sentinel URL is redis-sentinel://[[user]:password@]host:port[,host:port…]/<group name>[?db=N&sentinelPassword=…]';
-  const [, scheme, user, password, hostList, name, query] = m;
+  const scheme = /^(rediss?)-sentinel:\/\//.exec(url);
+  if (!scheme) return undefined;
+  const usage = 'a Sentinel URL is redis-sentinel://[[user]:password@]host:port[,host:port…]/<group name>[?db=N&sentinelPassword=…]';
+  // Never quote the input back: it may hold a password. Userinfo ends at the authority's last '@'
+  // (a password may contain '@'); the authority ends at the first '/'.
+  const rest = url.slice(scheme[0].length);
+  const slash = rest.indexOf('/');
+  if (slash < 0) return usage;
+  const authority = rest.slice(0, slash);
+  const at = authority.lastIndexOf('@');
+  const userinfo = at < 0 ? undefined : authority.slice(0, at);
+  const hostList = authority.slice(at + 1);
+  const path = /^\/([^/?#]+)\/?(?:\?([^#]*))?$/.exec(rest.slice(slash));
+  if (!path || !hostList) return usage;
   const sentinels: SentinelTarget['sentinels'] = [];
-  for (const entry of hostList!.split(',')) {
-    const hp = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(entry.trim());
+  for (const [i, entry] of hostList.split(',').entries()) {
+    const hp = /^(\[[0-9a-fA-F:]+\]|[^:\s@\[\]]+):(\d{1,5})$/.exec(entry.trim());
     const port = Number(hp?.[2]);
-    if (!hp || port < 1 || port > 65535) return `"${entry}" is not host:port (every sentinel needs its port, usually 26379)`;
+    if (!hp || port < 1 || port > 65535) return `sentinel #${i + 1} is not host:port (every sentinel needs its port, usually 26379)`;
     sentinels.push({ host: hp[1]!.replace(/^\[|\]$/g, ''), port });
   }
-  const params = new URLSearchParams(query ?? '');
-  const db = params.get('db');
-  if (db !== null && !/^\d{1,2}$/.test(db)) return '?db= must be a database number';
-  const decode = (s: string | undefined) => (s ? decodeURIComponent(s) : undefined);
-  return {
-    sentinels, name: decodeURIComponent(name!), username: decode(user), password: decode(password),
-    sentinelPassword: params.get('sentinelPassword') ?? undefined, db: db === null ? undefined : Number(db), tls: scheme === 'rediss-sentinel',
-  };
+  let target: SentinelTarget;
+  try {
+    const colon = userinfo?.indexOf(':') ?? -1;
+    const decode = (s: string | undefined) => (s ? decodeURIComponent(s) : undefined);
+    const params = new URLSearchParams(path[2] ?? '');
+    const db = params.get('db');
+    if (db !== null && !/^\d{1,2}$/.test(db)) return '?db= must be a database number';
+    target = {
+      sentinels, name: decodeURIComponent(path[1]!),
+      username: decode(colon < 0 ? userinfo : userinfo!.slice(0, colon)), password: decode(colon < 0 ? undefined : userinfo!.slice(colon + 1)),
+      sentinelPassword: params.get('sentinelPassword') ?? undefined, db: db === null ? undefined : Number(db), tls: scheme[1] === 'rediss',
+    };
+  } catch {
+    return 'a user name, password or group name holds a malformed %-escape';
+  }
+  return target;
 }
 
 // Shared by both forms. After a failover the old primary answers writes with READONLY until the
@@ -62,7 +78,8 @@ export function createRedis(url: string): Redis {
     password: target.password,
     sentinelPassword: target.sentinelPassword,
     db: target.db,
-    ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    // TLS to the sentinels (sentinelTLS: their password and their answer travel there) and to the data nodes.
+    ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
     // Learn of a promotion from the sentinels' +switch-master at once, not at the next failed command.
     failoverDetector: true,
   });

@@ -9,6 +9,7 @@ import { Browser } from '../support/browser.ts';
 import { startLogoutReceiver, discover, authorizationRequest, finish, submitLogin, oidc, type RpClient } from '../support/relying-party.ts';
 import { parseIdNumber } from '../../src/identity/id-number.ts';
 import { loadConfig, ConfigError } from '../../src/config.ts';
+import { parseSentinelUrl } from '../../src/store/redis.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple' };
 const GROUP = 'yihao-test';
@@ -25,7 +26,14 @@ describe('REDIS_URL', () => {
         return (err as ConfigError).problems;
       }
     };
-    expect(problems('redis-sentinel://10.0.0.1/yihao')).toEqual([expect.stringContaining('"10.0.0.1" is not host:port')]);
+    expect(problems('redis-sentinel://10.0.0.1/yihao')).toEqual([expect.stringContaining('sentinel #1 is not host:port')]);
+    // A password may hold '@' (userinfo ends at the last one); a malformed one is refused without being quoted.
+    expect(parseSentinelUrl('redis-sentinel://:Tr0ub@dor:p%40ss@h1:26379,h2:26379/g?db=3')).toMatchObject({
+      password: 'Tr0ub@dor:p@ss', sentinels: [{ host: 'h1', port: 26379 }, { host: 'h2', port: 26379 }], name: 'g', db: 3,
+    });
+    expect(problems('redis-sentinel://:Tr0ub@dor:pass@h1/g').join()).not.toMatch(/Tr0ub|dor|pass/);
+    expect(problems('redis-sentinel://:se%zzcret@h1:26379/g')).toEqual([expect.stringContaining('malformed %-escape')]);
+    expect(problems('redis-sentinel://:se%zzcret@h1:26379/g').join()).not.toContain('se%zzcret');
     expect(problems('redis-sentinel://10.0.0.1:26379')).toEqual([expect.stringContaining('<group name>')]);
     expect(problems('http://10.0.0.1:6379')).toEqual(['REDIS_URL: must start with redis://, rediss:// or redis-sentinel://']);
   });
