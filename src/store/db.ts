@@ -1,6 +1,7 @@
 // The system of record behind one small interface: a pg Pool (PostgreSQL) or PGlite (embedded PostgreSQL).
 // Both speak the same SQL, so migrations and queries are written once.
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import pg from 'pg';
 
 export interface Queryable {
@@ -87,7 +88,12 @@ const alive = (pid: number) => {
 // Held by this process, counted: tests may open the same directory twice in one process, one after another.
 const held = new Map<string, number>();
 
-/** An exclusive lock next to the data directory (`<dir>.lock`, holding the owner's pid); a dead owner's lock is taken over. */
+/**
+ * An exclusive lock next to the data directory (`<dir>.lock`, holding the owner's pid). It appears with its
+ * content in one step (written aside, then hard-linked: link fails if the name exists), so nobody reads
+ * an empty lock. A dead owner's lock is moved aside under a name of our own before it is judged, so two
+ * processes recovering it at once cannot both win: the second finds nothing to move and tries again.
+ */
 async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const file = `${dataDir}.lock`;
   const release = async () => {
@@ -100,19 +106,39 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
     held.set(file, held.get(file)! + 1);
     return release;
   }
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(file, 'wx', 0o600);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      held.set(file, 1);
-      return release;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+  const mine = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(mine, String(process.pid), { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await link(mine, file);
+        held.set(file, 1);
+        return release;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
       const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) throw new DataDirInUseError(dataDir, owner);
-      await rm(file, { force: true }); // left by a process that died
+      if (owner > 0 && owner !== process.pid && alive(owner)) throw new DataDirInUseError(dataDir, owner);
+      // Dead (or unreadable: a lock from before this format). Move it aside, then look at what we moved.
+      const aside = `${mine}.stale`;
+      try {
+        await rename(file, aside);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // someone else moved it: try again
+        throw err;
+      }
+      const moved = Number((await readFile(aside, 'utf8').catch(() => '')).trim());
+      if (moved > 0 && moved !== owner && alive(moved)) {
+        // Between our look and our move, another process had taken over: put its lock back.
+        await link(aside, file).catch(() => {});
+        await rm(aside, { force: true });
+        throw new DataDirInUseError(dataDir, moved);
+      }
+      await rm(aside, { force: true });
     }
+    throw new Error(`could not lock ${dataDir}: its lock file keeps changing`);
+  } finally {
+    await rm(mine, { force: true });
   }
 }
 

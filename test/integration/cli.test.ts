@@ -111,5 +111,9 @@ describe('yihao CLI on embedded storage', () => {
     const again = await cli(['migrate'], env);
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
+    // An unreadable (empty) lock names no live owner either; nothing of ours is left beside the directory.
+    await writeFile(`${env.DATA_DIR}/pglite.lock`, '');
+    expect((await cli(['migrate'], env)).code).toBe(0);
+    expect((await readdir(env.DATA_DIR!)).filter((f) => f.startsWith('pglite.lock'))).toEqual([]);
   });
 });
