@@ -122,23 +122,24 @@ export function createMyApps(deps: { provider: Provider; grants: GrantIndex; ses
       });
       await Promise.all(grants.map((g) => revokeGrant(provider, g.jti)));
 
-      // Out of each session: the next visit asks for consent again (or, for a first-party app, grants anew).
+      // The app's sessions are told to end. The SSO sessions themselves are not saved again: a save here
+      // could race the person's own logout (and bring a destroyed session back) or a new login's id; the
+      // grant is gone, so the next visit asks for consent again (or, for a first-party app, grants anew).
       const signedOut: { uid: string; sid?: string }[] = [];
       for (const uid of await sessionsAt(accountId, clientId)) {
         const session = await provider.Session.findByUid(uid);
         const authorization = session?.authorizations?.[clientId];
         if (!session || session.accountId !== accountId || !authorization) continue;
-        delete session.authorizations![clientId];
-        await session.persist();
         signedOut.push({ uid, sid: authorization.sid });
       }
       const deliveries = await Promise.all(signedOut.map(async ({ uid, sid }) => {
         const delivery = await sendBackchannelLogout(provider, clientId, accountId, sid);
         if (delivery.outcome !== 'skipped') {
+          // After the withdrawal itself (recorded, fail-closed, above): a failure here must not tell the person it did not happen.
           await audit.record({
             type: 'logout.backchannel', outcome: delivery.outcome === 'delivered' ? 'success' : 'failure', actor: accountId, clientId,
             sessionId: sid ?? null, ...common, details: { session: uid, reason: 'consent withdrawn', ...(delivery.reason ? { error: delivery.reason } : {}) },
-          });
+          }).catch(() => {}); // record() has logged it
         }
         return delivery;
       }));

@@ -1,6 +1,7 @@
 // /account: the citizen's own pages (docs/my-apps.md), on the provider's Koa app like the console.
 // Every request: no-store → the page session (or sign in through yihao) → the person (SSO session alive,
 // account active) → for a POST, the form and its CSRF token → the page.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { AdapterFactory } from 'oidc-provider';
@@ -67,6 +68,10 @@ export function accountRoutes(deps: AccountDeps) {
     send(ctx, status, accountMessagePage({ ...frame(ctx, lang), title, message: text, status: status >= 400 ? status : undefined, back: true }));
   }
 
+  const noticeTag = (session: ConsoleSession, clientId: string) =>
+    createHmac('sha256', sessions.csrfToken(session)).update(`withdrawn\u0000${clientId}`).digest('base64url').slice(0, 22);
+  const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
   /** The page session, if its SSO session is still alive for the same person and the account is active. */
   async function personOf(ctx: Context): Promise<ConsoleSession | undefined> {
     const session = await sessions.current(ctx);
@@ -80,9 +85,11 @@ export function accountRoutes(deps: AccountDeps) {
   async function showApps(ctx: Context, session: ConsoleSession) {
     const lang = requestLanguage(ctx);
     const apps = await myApps.list(session.accountId);
-    // Names only a registered app: a crafted link cannot put words of its own in the notice.
+    // The notice only follows this person's own withdrawal: a crafted link has no valid tag for their session.
     const withdrawnId = typeof ctx.query.withdrawn === 'string' ? ctx.query.withdrawn.slice(0, 128) : undefined;
-    const withdrawn = withdrawnId ? (core.clients.cached(withdrawnId) as { client_name?: string } | undefined)?.client_name : undefined;
+    const tag = typeof ctx.query.tag === 'string' ? ctx.query.tag : '';
+    const withdrawn = withdrawnId && sameText(tag, noticeTag(session, withdrawnId))
+      ? (core.clients.cached(withdrawnId) as { client_name?: string } | undefined)?.client_name : undefined;
     send(ctx, 200, appsPage({ ...frame(ctx, lang), signOutHref, apps, csrf: sessions.csrfToken(session), withdrawn }));
   }
 
@@ -95,7 +102,7 @@ export function accountRoutes(deps: AccountDeps) {
     if (!done) return message(ctx, 404, 'notFound');
     // Post/redirect/get: a reload does not post again.
     ctx.status = 303;
-    ctx.redirect(`${ACCOUNT_PATHS.apps}?withdrawn=${encodeURIComponent(done.clientId)}`);
+    ctx.redirect(`${ACCOUNT_PATHS.apps}?${new URLSearchParams({ withdrawn: done.clientId, tag: noticeTag(session, done.clientId) })}`);
   }
 
   async function serve(ctx: Context) {

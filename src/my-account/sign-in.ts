@@ -60,7 +60,8 @@ export function createAccountSignIn(deps: {
 
     /** /account/callback: the code → a page session for an active account. */
     async callback(ctx: Context): Promise<{ session: ConsoleSession; returnTo: string } | undefined> {
-      const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
+      // Only a state we could have made (it names a cookie: other characters would make the cookie library throw).
+      const state = typeof ctx.query.state === 'string' && /^[\w-]{1,128}$/.test(ctx.query.state) ? ctx.query.state : undefined;
       const bound = state !== undefined && ctx.cookies.get(stateCookie(state), { signed: true }) === '1';
       if (state) ctx.cookies.set(stateCookie(state), null, { path: ACCOUNT_PATHS.callback, signed: true });
       const started = bound ? await useState(state!) : undefined;

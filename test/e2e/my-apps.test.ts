@@ -95,6 +95,10 @@ describe.each(STORAGES)('my apps on %s storage', (storage) => {
     const after = await browser.navigate(done.location!);
     expect(after.html).toContain('已撤回对“<strong>个税服务</strong>”的授权');
     expect(after.html).not.toContain('class="app"');
+    // The notice follows this person's own withdrawal only: a crafted link names no app.
+    for (const crafted of [`withdrawn=${TAX.id}`, `withdrawn=${TAX.id}&tag=${'A'.repeat(22)}`]) {
+      expect((await browser.navigate(`${y.issuer}/account/apps?${crafted}`)).html).not.toContain('已撤回');
+    }
 
     // The app's tokens are dead.
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
@@ -131,5 +135,9 @@ describe.each(STORAGES)('my apps on %s storage', (storage) => {
     expect(signedIn.html).toContain('我授权的应用');
     // A withdrawal without a page session is refused, not replayed after signing in.
     expect((await new Browser().request(`${y.issuer}/account/apps/whatever/withdraw`, { form: { csrf: 'x' } })).status).toBe(403);
+    // A state no sign-in of ours made is a bad request, whatever its characters.
+    for (const state of ['a;b', 'a=b', '中', 'x'.repeat(300)]) {
+      expect((await new Browser().request(`${y.issuer}/account/callback?state=${encodeURIComponent(state)}&code=x`)).status).toBe(400);
+    }
   });
 });
