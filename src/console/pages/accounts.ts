@@ -78,5 +78,5 @@ export function temporaryPasswordPage(f: Frame, v: { account: Account; password:
 <p>${h(m.temporaryHowTo)}</p>
 <p>${fill(m.temporaryExpires, { at: h(beijing(v.expiresAt)) })}</p>
 <p><a href="/admin/accounts/${encodeURIComponent(a.id)}">${h(m.backToAccount)}</a></p>`;
-  return page({ ...f, section: 'accounts' }, { title: m.temporaryTitle, main });
+  return page({ ...f, section: 'accounts' }, { title: m.issueTemporary, main });
 }
