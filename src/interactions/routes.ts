@@ -18,7 +18,7 @@ import { readForm, BadForm } from '../http/form.ts';
 import { noStore, pageCsp } from '../http/security-headers.ts';
 import { t, type Lang, type Messages } from './i18n.ts';
 import { requestLanguage } from './language.ts';
-import { createChangeProofs } from './password-change.ts';
+import { createChangeProofs, hashDigest } from './password-change.ts';
 import { loginPage, consentPage, messagePage, passwordChangePage, STYLESHEET, STYLESHEET_PATH } from './views.ts';
 import { ACR_PASSWORD } from '../oidc/provider.ts';
 
@@ -149,8 +149,9 @@ export function interactionRoutes(deps: InteractionDeps) {
   }
 
   /** The proven account, if the proof still holds: same temporary password, still valid, account active. */
-  function stillTemporary(account: Account | undefined, hash: string): account is Account {
-    return !!account && account.status === 'active' && account.passwordResetRequired === true && account.passwordHash === hash
+  function stillTemporary(account: Account | undefined, digest: string): account is Account & { passwordHash: string } {
+    return !!account && account.status === 'active' && account.passwordResetRequired === true && !!account.passwordHash
+      && hashDigest(account.passwordHash) === digest
       && !!account.temporaryPasswordExpiresAt && Date.parse(account.temporaryPasswordExpiresAt) > Date.now();
   }
 
@@ -160,7 +161,7 @@ export function interactionRoutes(deps: InteractionDeps) {
     const m = t(langOf(ctx));
     const proof = await proofs.find(details.uid);
     const account = proof && await accounts.findById(proof.accountId);
-    if (!proof || !stillTemporary(account, proof.hash) || !(await proofs.spend(details.uid, proof))) {
+    if (!proof || !stillTemporary(account, proof.hashDigest) || !(await proofs.spend(details.uid, proof))) {
       if (proof) await proofs.end(details.uid);
       const expired = !!account?.temporaryPasswordExpiresAt && Date.parse(account.temporaryPasswordExpiresAt) <= Date.now();
       return showLogin(ctx, details, 403, { errors: { form: expired ? m.temporaryPasswordExpired : m.changeRestart } });
@@ -169,7 +170,7 @@ export function interactionRoutes(deps: InteractionDeps) {
     const problems: { password?: PasswordProblem; confirm?: ConfirmProblem } = checkNewPassword({
       password, confirm: form.get('confirm_password') ?? '', idNumber: accounts.revealIdNumber(account), phone: account.phone,
     });
-    if (!problems.password && (await passwords.verify(proof.hash, canonicalTemporaryPassword(password)))) problems.password = 'same_as_temporary';
+    if (!problems.password && (await passwords.verify(account.passwordHash, canonicalTemporaryPassword(password)))) problems.password = 'same_as_temporary';
     if (problems.password || problems.confirm) {
       return showPasswordChange(ctx, details, 400, {
         ...(problems.password ? { new_password: newPasswordMessage(m, problems.password) } : {}),
@@ -179,7 +180,7 @@ export function interactionRoutes(deps: InteractionDeps) {
     const hash = await passwords.hash(password);
     // Fail closed: the new password and its audit event are one transaction.
     const changed = await auditedTransaction(deps.db, async (tx, record) => {
-      if (!(await accounts.completePasswordReset(account.id, hash, proof.hash, tx))) return false;
+      if (!(await accounts.completePasswordReset(account.id, hash, account.passwordHash, tx))) return false;
       record({
         type: 'password.changed', outcome: 'success', actor: account.id, clientId: String(details.params.client_id), ip: ctx.ip,
         userAgent: ctx.get('user-agent') || null, requestId: (ctx.state.requestId as string | undefined) ?? null, details: { account: account.id, reason: 'reset' },

@@ -218,4 +218,31 @@ describe('temporary password and the new password after it (postgres+redis)', ()
     expect(account.html).toContain('临时密码有效期至');
     expect(account.html).not.toContain(shown!);
   });
+
+  it('voids an open new-password page when the temporary password is reissued, and throttles temporary passwords like any', async () => {
+    const issue = async () => {
+      const res = await runCli(['accounts', 'reset-password', '--id-number', OTHER.idNumber], y.env);
+      expect(res.code, res.stderr).toBe(0);
+      return res.stdout.trim();
+    };
+    const first = await issue();
+    const s = await start();
+    const page = await submitLogin(s.browser, s.page, OTHER.idNumber, first);
+    expect(page.html).toContain('name="new_password"');
+    const second = await issue();
+    const stale = await choose(s.browser, page, NEW_PASSWORD);
+    expect(stale.status).toBe(403);
+    expect(stale.html).toContain('请用临时密码重新登录');
+    expect((await y.yihao.core.accounts.findById(ids[OTHER.idNumber]!))!.passwordResetRequired).toBe(true);
+
+    for (let i = 0; i < 5; i++) expect((await signInAtTax({ idNumber: OTHER.idNumber, password: `wrong guess ${i}` })).back.status).not.toBe(302);
+    const throttled = await signInAtTax({ idNumber: OTHER.idNumber, password: second });
+    expect(throttled.back.status).toBe(429);
+    expect(throttled.back.html).not.toContain('name="new_password"');
+
+    const unknown = await runCli(['accounts', 'reset-password', '--id-number', idNumber('31010419700101123')], y.env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no account with this identity number');
+    expect(unknown.stdout).toBe('');
+  });
 });
