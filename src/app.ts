@@ -141,7 +141,10 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
     provider.use(requestLog(core.log));
     provider.use(securityHeaders({ production: config.production }));
     provider.use(recordLoginContext(sessionIndexFor(core), core.log)); // IP and user agent beside each session
-    provider.use(interactionRoutes({ provider, login, audit: core.audit, log: core.log, csrfKey: secrets.cookieKeys[0]! }));
+    provider.use(interactionRoutes({
+      provider, login, audit: core.audit, log: core.log, csrfKey: secrets.cookieKeys[0]!,
+      db: core.db, accounts: core.accounts, passwords: core.passwords, adapter,
+    }));
     provider.use(casRoutes({ provider, core, adapter, jwks, pairwiseKey: secrets.pairwiseKey }));
     provider.use(registration.middleware); // RFC 7591/7592 at /reg: the request the Client adapter's writes are made for
     provider.use(createAdminApi({

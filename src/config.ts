@@ -29,6 +29,7 @@ const EnvSchema = z.object({
   LOGIN_MAX_FAILURES: int(5, 1),
   LOGIN_LOCK_SECONDS: int(900, 1),
   LOGIN_IP_MAX_FAILURES: int(100, 1),
+  TEMPORARY_PASSWORD_HOURS: int(72, 1).pipe(z.number().max(720)),
   SESSION_TTL_SECONDS: int(8 * 3600, 60),
   ACCESS_TOKEN_TTL_SECONDS: int(600, 30),
   REFRESH_TOKEN_TTL_SECONDS: int(14 * 24 * 3600, 60),
@@ -51,6 +52,8 @@ export interface Config {
   trustProxy: boolean;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   login: { maxFailures: number; lockSeconds: number; ipMaxFailures: number };
+  /** How long a temporary password issued at the service desk signs in (docs/console.md "Accounts"). */
+  temporaryPasswordHours: number;
   ttl: { session: number; accessToken: number; refreshToken: number };
   demoAccount: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -123,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY === 'true',
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_TIME_COST, parallelism: e.ARGON2_PARALLELISM },
     login: { maxFailures: e.LOGIN_MAX_FAILURES, lockSeconds: e.LOGIN_LOCK_SECONDS, ipMaxFailures: e.LOGIN_IP_MAX_FAILURES },
+    temporaryPasswordHours: e.TEMPORARY_PASSWORD_HOURS,
     ttl: { session: e.SESSION_TTL_SECONDS, accessToken: e.ACCESS_TOKEN_TTL_SECONDS, refreshToken: e.REFRESH_TOKEN_TTL_SECONDS },
     demoAccount: !production && e.DEMO_ACCOUNT !== 'false',
     logLevel: e.LOG_LEVEL,

@@ -34,21 +34,24 @@ export interface Account {
   idIndex?: string;
   /** A security administrator required a new password: the current one no longer signs in. */
   passwordResetRequired?: boolean;
+  /** With a required reset: the password is a temporary one issued at the service desk, valid until then (ISO 8601). */
+  temporaryPasswordExpiresAt?: string | null;
 }
 
 interface AccountRow {
   id: string; id_type: string; id_masked: string; id_ciphertext: string; name: string; phone: string | null;
   birthdate: string | null; gender: string | null; password_hash: string | null; roles: string[]; status: string;
-  id_index: string; password_reset_required: boolean;
+  id_index: string; password_reset_required: boolean; temporary_password_expires_at: Date | string | null;
 }
 
 const COLUMNS = `id, id_type, id_masked, id_ciphertext, name, phone, to_char(birthdate, 'YYYY-MM-DD') AS birthdate,
-  gender, password_hash, roles, status, id_index, password_reset_required`;
+  gender, password_hash, roles, status, id_index, password_reset_required, temporary_password_expires_at`;
 
 const toAccount = (r: AccountRow): Account => ({
   id: r.id, idType: r.id_type, idMasked: r.id_masked, idCiphertext: r.id_ciphertext, name: r.name, phone: r.phone,
   birthdate: r.birthdate, gender: r.gender, passwordHash: r.password_hash, roles: r.roles ?? [], status: r.status,
   idIndex: r.id_index, passwordResetRequired: r.password_reset_required === true,
+  temporaryPasswordExpiresAt: r.temporary_password_expires_at === null ? null : new Date(r.temporary_password_expires_at).toISOString(),
 });
 
 export class DuplicateAccountError extends Error {
@@ -70,8 +73,18 @@ export interface Accounts {
   lock(id: string, q?: Queryable): Promise<boolean>;
   /** Lifts an administrator's lock; false when the account was not locked (nothing changed). */
   unlock(id: string, q?: Queryable): Promise<boolean>;
-  /** Requires (or withdraws the requirement of) a new password; false when it was so already. */
+  /**
+   * Requires (or withdraws the requirement of) a new password; false when it was so already. A pending temporary
+   * password cannot be withdrawn this way: the service desk knows it, so it must not become the lasting password.
+   */
   setPasswordResetRequired(id: string, required: boolean, q?: Queryable): Promise<boolean>;
+  /** Replaces the password with a temporary one that must be changed at the next sign-in, until `expiresAt`. */
+  setTemporaryPassword(id: string, hash: string, expiresAt: Date, q?: Queryable): Promise<boolean>;
+  /**
+   * The person's own new password after signing in with a temporary one: only while that temporary password
+   * (`replacing`) is still the one stored and still valid; false otherwise (reissued, expired, withdrawn).
+   */
+  completePasswordReset(id: string, hash: string, replacing: string, q?: Queryable): Promise<boolean>;
   revealIdNumber(account: Account): string;
 }
 
@@ -100,7 +113,10 @@ export function createAccounts(db: Db, keys: IdentityKeys): Accounts {
     },
     async updatePasswordHash(id, hash, replacing) {
       // A new password (not a rehash of the same one) satisfies a required reset.
-      if (replacing === undefined) await db.query('UPDATE accounts SET password_hash = $2, password_reset_required = false, updated_at = now() WHERE id = $1', [id, hash]);
+      if (replacing === undefined) {
+        await db.query(`UPDATE accounts SET password_hash = $2, password_reset_required = false, temporary_password_expires_at = NULL,
+          updated_at = now() WHERE id = $1`, [id, hash]);
+      }
       else await db.query('UPDATE accounts SET password_hash = $2, updated_at = now() WHERE id = $1 AND password_hash = $3', [id, hash, replacing]);
     },
     async grantRole(id, role, q = db) {
@@ -121,7 +137,19 @@ export function createAccounts(db: Db, keys: IdentityKeys): Accounts {
     },
     async setPasswordResetRequired(id, required, q = db) {
       return (await q.query(
-        'UPDATE accounts SET password_reset_required = $2, updated_at = now() WHERE id = $1 AND password_reset_required <> $2 RETURNING id', [id, required])).length === 1;
+        `UPDATE accounts SET password_reset_required = $2, updated_at = now()
+         WHERE id = $1 AND password_reset_required <> $2 AND temporary_password_expires_at IS NULL RETURNING id`, [id, required])).length === 1;
+    },
+    async setTemporaryPassword(id, hash, expiresAt, q = db) {
+      return (await q.query(
+        `UPDATE accounts SET password_hash = $2, password_reset_required = true, temporary_password_expires_at = $3, updated_at = now()
+         WHERE id = $1 RETURNING id`, [id, hash, expiresAt.toISOString()])).length === 1;
+    },
+    async completePasswordReset(id, hash, replacing, q = db) {
+      return (await q.query(
+        `UPDATE accounts SET password_hash = $2, password_reset_required = false, temporary_password_expires_at = NULL, updated_at = now()
+         WHERE id = $1 AND password_hash = $3 AND password_reset_required AND temporary_password_expires_at > now() RETURNING id`,
+        [id, hash, replacing])).length === 1;
     },
     revealIdNumber: (account) => decryptIdNumber(keys, account.idCiphertext),
   };

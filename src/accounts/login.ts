@@ -7,11 +7,17 @@ import type { AnomalySink } from '../anomaly/detector.ts';
 import type { Account, Accounts } from './accounts.ts';
 import type { Passwords } from './passwords.ts';
 import { MAX_PASSWORD_LENGTH } from './passwords.ts';
+import { canonicalTemporaryPassword } from './temporary-password.ts';
 
 // disabled: not active (a security administrator's lock among others); password_reset_required: the right
-// password, which an administrator has required to be replaced. Both only once the password matched.
-export type LoginFailure = 'invalid_credentials' | 'locked' | 'ip_throttled' | 'disabled' | 'password_reset_required';
-export type LoginResult = { ok: true; account: Account } | { ok: false; reason: LoginFailure; lockedNow?: boolean; accountId?: string };
+// password, which an administrator has required to be replaced; temporary_password_expired: the right
+// temporary password, too late. All only once the password matched.
+export type LoginFailure = 'invalid_credentials' | 'locked' | 'ip_throttled' | 'disabled' | 'password_reset_required' | 'temporary_password_expired';
+export type LoginResult =
+  | { ok: true; account: Account }
+  /** The right temporary password: not signed in yet, the person must choose a new password first. */
+  | { ok: false; reason: 'password_change_required'; account: Account; accountId: string; lockedNow?: undefined }
+  | { ok: false; reason: LoginFailure; lockedNow?: boolean; accountId?: string };
 
 export interface LoginPolicy { maxFailures: number; lockSeconds: number; ipMaxFailures: number }
 
@@ -28,10 +34,17 @@ export function createLogin(deps: { accounts: Accounts; passwords: Passwords; co
       if (attempt > policy.maxFailures) return { ok: false, reason: 'locked' };
 
       const account = await accounts.findByIndex(index);
-      const matches = password.length <= MAX_PASSWORD_LENGTH && (await passwords.verify(account?.passwordHash ?? null, password));
+      // A pending temporary password is matched as it was issued: spaces, hyphens and case typed do not matter.
+      const temporary = account?.passwordResetRequired === true && !!account.temporaryPasswordExpiresAt;
+      const candidate = temporary ? canonicalTemporaryPassword(password) : password;
+      const matches = password.length <= MAX_PASSWORD_LENGTH && (await passwords.verify(account?.passwordHash ?? null, candidate));
       if (account && matches) {
         await counters.reset(numberKey(index));
         if (account.status !== 'active') return { ok: false, reason: 'disabled', accountId: account.id };
+        if (temporary) {
+          if (Date.parse(account.temporaryPasswordExpiresAt!) <= Date.now()) return { ok: false, reason: 'temporary_password_expired', accountId: account.id };
+          return { ok: false, reason: 'password_change_required', account, accountId: account.id };
+        }
         if (account.passwordResetRequired) return { ok: false, reason: 'password_reset_required', accountId: account.id };
         // Older argon2 parameters, or a hash imported from a legacy system (bcrypt, PBKDF2, salted
         // SM3/SHA-256) just verified by its own scheme: replace it with argon2id in this request.
@@ -51,7 +64,8 @@ export function createLogin(deps: { accounts: Accounts; passwords: Passwords; co
     async authenticate(idNumber: string, password: string, ip: string): Promise<LoginResult> {
       const result = await login.authenticate(idNumber, password, ip);
       deps.anomalies?.observe({
-        ok: result.ok, idNumber, index: accounts.indexOf(idNumber), ip,
+        // The right temporary password is a correct sign-in for the signals, not a failure.
+        ok: result.ok || result.reason === 'password_change_required', idNumber, index: accounts.indexOf(idNumber), ip,
         accountId: result.ok ? result.account.id : result.accountId, reason: result.ok ? undefined : result.reason,
       });
       return result;

@@ -19,6 +19,11 @@ const USAGE = `usage: yihao <command>
                                                  create a citizen account (password read from standard input)
   accounts grant-role --id-number N --role R     give an account a role: system_admin, security_admin or auditor
   accounts revoke-role --id-number N --role R    take a role away again
+  accounts reset-password --id-number N [--reason TEXT]
+                                                 after checking the person in person: replace the password with a
+                                                 temporary one (printed once, alone, on standard output; valid
+                                                 TEMPORARY_PASSWORD_HOURS), end their sessions; they choose a new
+                                                 password at their next sign-in
   accounts import FILE [--format jsonl|csv] [--batch 5000] [--resume] [--progress 100000]
                                                  import accounts from a legacy system (docs/import.md); refused
                                                  rows go to FILE.rejected.jsonl; --resume continues after a crash
@@ -243,6 +248,33 @@ async function run(argv: string[]): Promise<number> {
       else out(`${sub === 'grant-role' ? 'granted' : 'revoked'} ${values.role} ${sub === 'grant-role' ? 'to' : 'from'} ${who}; roles: ${r.roles.join(', ') || '(none)'}`);
     } finally {
       await core.close();
+    }
+    return 0;
+  }
+
+  if (command === 'accounts' && sub === 'reset-password') {
+    const { values } = parseArgs({ args: rest, options: { 'id-number': { type: 'string' }, reason: { type: 'string' } }, strict: true });
+    const parsed = parseIdNumber(values['id-number'] ?? '');
+    if (!values['id-number']) throw new UsageError('--id-number is required');
+    if (!parsed.ok) throw new UsageError(`--id-number: ${ID_NUMBER_MESSAGES.en[parsed.code]}`);
+    // Ending the sessions needs the provider (back-channel logout), as `sessions end` does.
+    const { createYihao } = await import('../app.ts');
+    const yihao = await createYihao(config, createLogger('warn'), { startupTasks: false });
+    try {
+      const { core } = yihao;
+      const account = await core.accounts.findByIndex(core.accounts.indexOf(parsed.value.number));
+      if (!account) throw new UsageError('no account with this identity number');
+      const { issueTemporaryPassword, groupTemporaryPassword } = await import('../accounts/temporary-password.ts');
+      const { sessionOversightFor } = await import('../sessions/oversight.ts');
+      const by = { actor: 'cli', ...(values.reason?.trim() ? { reason: values.reason.trim().slice(0, 500) } : {}) };
+      const issued = await issueTemporaryPassword(core, account, by, config.temporaryPasswordHours);
+      const ended = (await sessionOversightFor(core, yihao.provider).endAll({ accountId: account.id }, by)).ended.length;
+      // The password alone on standard output (for a printer or a pipe); everything else, never secret, on standard error.
+      out(groupTemporaryPassword(issued.password));
+      process.stderr.write(`temporary password issued for account ${account.id} (${account.idMasked}), valid until ${issued.expiresAt.toISOString()}; `
+        + `${ended} session${ended === 1 ? '' : 's'} ended${account.status === 'active' ? '' : `; note: the account is ${account.status}, unlock it before the person signs in`}\n`);
+    } finally {
+      await yihao.close();
     }
     return 0;
   }

@@ -20,7 +20,8 @@ import type { ConsoleSession } from './session.ts';
 import { dashboardPage } from './pages/dashboard.ts';
 import { clientPage, clientsPage, rotatedSecretPage } from './pages/clients.ts';
 import { endedPage, sessionPage, sessionsPage, type SessionFilterView } from './pages/sessions.ts';
-import { accountPage, accountSearchPage } from './pages/accounts.ts';
+import { accountPage, accountSearchPage, temporaryPasswordPage } from './pages/accounts.ts';
+import { issueTemporaryPassword } from '../accounts/temporary-password.ts';
 import { auditPage, verifyPage } from './pages/audit.ts';
 
 /** One request that has passed the console's checks. */
@@ -201,6 +202,16 @@ export function createConsolePages(deps: { core: Core; login: Login; oversight: 
       let ended = 0;
       if (endsSessions(action) && c.form.get('end_sessions') === 'yes') ended = (await oversight.endAll({ accountId }, by)).ended.length;
       seeOther(c.ctx, `/admin/accounts/${encodeURIComponent(accountId)}?done=${action}&changed=${changed ? 1 : 0}&ended=${ended}`);
+    },
+
+    /** A temporary password after checking the person in person; shown once on this response, sessions ended. */
+    async issueTemporaryPassword(c: Call, accountId: string) {
+      const account = await accounts.findById(accountId);
+      if (!account) return c.fail(404, c.frame.m.accountNotFound);
+      const by = { ...c.by, reason: reasonOf(c.form) };
+      const issued = await issueTemporaryPassword({ db, accounts, passwords: core.passwords }, account, by, core.config.temporaryPasswordHours);
+      const ended = (await oversight.endAll({ accountId }, by)).ended.length;
+      c.render(200, temporaryPasswordPage(c.frame, { ...issued, ended }));
     },
 
     async audit(c: Call) {

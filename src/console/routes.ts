@@ -67,6 +67,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     { method: 'POST', pattern: /^\/admin\/accounts\/search$/, permission: 'accounts.read', handle: (c) => pages.findAccount(c) },
     { method: 'GET', pattern: new RegExp(`^/admin/accounts/${id}$`), permission: 'accounts.read', handle: (c, [p]) => pages.account(c, p!) },
     { method: 'POST', pattern: new RegExp(`^/admin/accounts/${id}/(lock|unlock|force-reset|cancel-reset)$`), permission: 'accounts.change', handle: (c, [p, a]) => pages.changeAccount(c, p!, a!) },
+    { method: 'POST', pattern: new RegExp(`^/admin/accounts/${id}/temporary-password$`), permission: 'accounts.change', handle: (c, [p]) => pages.issueTemporaryPassword(c, p!) },
     { method: 'GET', pattern: /^\/admin\/audit$/, permission: 'audit.read', handle: (c) => pages.audit(c) },
     { method: 'POST', pattern: /^\/admin\/audit\/export$/, permission: 'audit.read', handle: (c) => pages.exportAudit(c) },
     { method: 'POST', pattern: /^\/admin\/audit\/verify$/, permission: 'audit.read', handle: (c) => pages.verifyAudit(c) },

@@ -112,6 +112,7 @@ td .button { min-height: 2.25rem; padding: 0.125rem 0.75rem; margin: 0; font-siz
 .notice-error { border-left-color: #b3261e; background: #fbe5e3; }
 .notice p:last-child { margin: 0; }
 .secret { display: block; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 1.125rem; background: #fff; border: 2px dashed #1b1f24; padding: 0.75rem; margin-bottom: 1rem; word-break: break-all; user-select: all; }
+.secret.temporary-password { font-size: 2rem; letter-spacing: 0.15em; word-break: normal; } /* read out at the counter */
 .findings li { margin-bottom: 0.5rem; }
 .empty { color: #3a424d; background: #fff; border: 1px dashed #9aa3ae; border-radius: 6px; padding: 0.75rem 1rem; }
 .pager { display: flex; gap: 1rem; }

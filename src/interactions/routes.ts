@@ -3,25 +3,48 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
+import type { AdapterFactory } from 'oidc-provider';
+import type { Account, Accounts } from '../accounts/accounts.ts';
 import type { Login } from '../accounts/login.ts';
+import type { Passwords } from '../accounts/passwords.ts';
+import { checkNewPassword, type ConfirmProblem, type PasswordProblem } from '../accounts/password-rules.ts';
+import { canonicalTemporaryPassword } from '../accounts/temporary-password.ts';
+import { auditedTransaction } from '../admin/audited.ts';
+import type { Db } from '../store/db.ts';
 import { AuditWriteError, type Audit } from '../audit/audit.ts';
 import type { Logger } from '../log.ts';
 import { parseIdNumber, ID_NUMBER_MESSAGES } from '../identity/id-number.ts';
 import { readForm, BadForm } from '../http/form.ts';
 import { noStore, pageCsp } from '../http/security-headers.ts';
-import { t, type Lang } from './i18n.ts';
+import { t, type Lang, type Messages } from './i18n.ts';
 import { requestLanguage } from './language.ts';
-import { loginPage, consentPage, messagePage, STYLESHEET, STYLESHEET_PATH } from './views.ts';
+import { createChangeProofs, hashDigest } from './password-change.ts';
+import { loginPage, consentPage, messagePage, passwordChangePage, STYLESHEET, STYLESHEET_PATH } from './views.ts';
 import { ACR_PASSWORD } from '../oidc/provider.ts';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-export interface InteractionDeps { provider: Provider; login: Login; audit: Audit; log: Logger; csrfKey: string }
+export interface InteractionDeps {
+  provider: Provider; login: Login; audit: Audit; log: Logger; csrfKey: string;
+  /** For the new password after a temporary one: the account, its hash, and the proof kept with the interaction. */
+  db: Db; accounts: Accounts; passwords: Passwords; adapter: AdapterFactory;
+}
 
-const ROUTE = /^\/interaction\/([\w-]{1,64})(?:\/(login|confirm|abort))?$/;
+const ROUTE = /^\/interaction\/([\w-]{1,64})(?:\/(login|password|confirm|abort))?$/;
+
+function newPasswordMessage(m: Messages, p: PasswordProblem | ConfirmProblem): string {
+  return {
+    required: m.newPasswordRequired, too_short: m.newPasswordTooShort, too_long: m.newPasswordTooLong,
+    too_few_different: m.newPasswordTooFewDifferent, sequence: m.newPasswordSequence, common: m.newPasswordCommon,
+    contains_id_number: m.newPasswordContainsIdNumber, contains_birthdate: m.newPasswordContainsBirthdate,
+    contains_phone: m.newPasswordContainsPhone, same_as_temporary: m.newPasswordSameAsTemporary,
+    confirm_required: m.confirmPasswordRequired, mismatch: m.confirmPasswordMismatch,
+  }[p];
+}
 
 export function interactionRoutes(deps: InteractionDeps) {
-  const { provider, login, audit, log } = deps;
+  const { provider, login, audit, log, accounts, passwords } = deps;
+  const proofs = createChangeProofs(deps.adapter);
 
   const csrfFor = (uid: string) => createHmac('sha256', deps.csrfKey).update(`csrf:${uid}`).digest('base64url');
   const csrfValid = (uid: string, token: string | null) => {
@@ -31,7 +54,7 @@ export function interactionRoutes(deps: InteractionDeps) {
   };
 
   const langOf = (ctx: Context): Lang => requestLanguage(ctx);
-  const langSwitch = (ctx: Context, lang: Lang) => `${ctx.path.replace(/\/(login|confirm|abort)$/, '')}?lang=${lang === 'en' ? 'zh-CN' : 'en'}`;
+  const langSwitch = (ctx: Context, lang: Lang) => `${ctx.path.replace(/\/(login|password|confirm|abort)$/, '')}?lang=${lang === 'en' ? 'zh-CN' : 'en'}`;
 
   async function clientInfo(details: Details) {
     const client = await provider.Client.find(String(details.params.client_id));
@@ -54,6 +77,15 @@ export function interactionRoutes(deps: InteractionDeps) {
     render(ctx, status, loginPage({
       lang, action: `/interaction/${details.uid}/login`, csrfToken: csrfFor(details.uid), clientName: client.name,
       idNumber: form?.idNumber, errors: form?.errors, langSwitchHref: langSwitch(ctx, lang),
+    }), client.origins);
+  }
+
+  async function showPasswordChange(ctx: Context, details: Details, status = 200, errors?: { new_password?: string; confirm_password?: string; form?: string }) {
+    const lang = langOf(ctx);
+    const client = await clientInfo(details);
+    render(ctx, status, passwordChangePage({
+      lang, action: `/interaction/${details.uid}/password`, csrfToken: csrfFor(details.uid), clientName: client.name, errors,
+      langSwitchHref: langSwitch(ctx, lang),
     }), client.origins);
   }
 
@@ -85,21 +117,79 @@ export function interactionRoutes(deps: InteractionDeps) {
     const ip = ctx.ip;
     const result = await login.authenticate(parsed.value.number, password, ip);
     const common = { clientId: String(details.params.client_id), ip, userAgent: ctx.get('user-agent'), requestId: ctx.state.requestId as string };
+    if (!result.ok && result.reason === 'password_change_required') {
+      // Not signed in yet: the proof stays with this interaction until the new password is chosen.
+      await proofs.start(details.uid, details.exp, result.account.id, result.account.passwordHash!);
+      await audit.record({ type: 'login.temporary_password_used', outcome: 'success', actor: result.account.id, ...common });
+      return showPasswordChange(ctx, details);
+    }
     if (!result.ok) {
       await audit.record({ type: 'login.failure', outcome: 'failure', actor: result.accountId ?? null, ...common, details: { reason: result.reason } });
       if (result.lockedNow) await audit.record({ type: 'account.locked', outcome: 'success', actor: result.accountId ?? null, ...common, details: { reason: 'too_many_failures' } });
       // An administrator's lock or required password reset reads as a lock: the page sends the person to the service desk.
       const message = result.reason === 'locked' || result.reason === 'disabled' || result.reason === 'password_reset_required' ? m.accountLocked
-        : result.reason === 'ip_throttled' ? m.tooManyAttempts : m.wrongCredentials;
-      const status = result.reason === 'invalid_credentials' ? 401 : 429;
+        : result.reason === 'temporary_password_expired' ? m.temporaryPasswordExpired
+          : result.reason === 'ip_throttled' ? m.tooManyAttempts : m.wrongCredentials;
+      const status = result.reason === 'invalid_credentials' ? 401 : result.reason === 'temporary_password_expired' ? 403 : 429;
       return showLogin(ctx, details, status, { idNumber: parsed.value.number, errors: { form: message } });
     }
-    await audit.record({ type: 'login.success', outcome: 'success', actor: result.account.id, ...common, details: { acr: ACR_PASSWORD, amr: ['pwd'] } });
+    await finishLogin(ctx, details, result.account.id);
+  }
+
+  async function finishLogin(ctx: Context, details: Details, accountId: string) {
+    await audit.record({
+      type: 'login.success', outcome: 'success', actor: accountId, clientId: String(details.params.client_id), ip: ctx.ip,
+      userAgent: ctx.get('user-agent'), requestId: ctx.state.requestId as string, details: { acr: ACR_PASSWORD, amr: ['pwd'] },
+    });
     const redirectTo = await provider.interactionResult(ctx.req, ctx.res, {
-      login: { accountId: result.account.id, acr: ACR_PASSWORD, amr: ['pwd'], remember: false },
+      login: { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: false },
     }, { mergeWithLastSubmission: false });
     noStore(ctx);
     ctx.redirect(redirectTo);
+  }
+
+  /** The proven account, if the proof still holds: same temporary password, still valid, account active. */
+  function stillTemporary(account: Account | undefined, digest: string): account is Account & { passwordHash: string } {
+    return !!account && account.status === 'active' && account.passwordResetRequired === true && !!account.passwordHash
+      && hashDigest(account.passwordHash) === digest
+      && !!account.temporaryPasswordExpiresAt && Date.parse(account.temporaryPasswordExpiresAt) > Date.now();
+  }
+
+  // The new password after a temporary one. It acts only on the account proven in this interaction (never on a
+  // number from the form), so it can neither skip the login throttle nor reach anyone else's account.
+  async function submitPasswordChange(ctx: Context, details: Details, form: URLSearchParams) {
+    const m = t(langOf(ctx));
+    const proof = await proofs.find(details.uid);
+    const account = proof && await accounts.findById(proof.accountId);
+    if (!proof || !stillTemporary(account, proof.hashDigest) || !(await proofs.spend(details.uid, proof))) {
+      if (proof) await proofs.end(details.uid);
+      const expired = !!account?.temporaryPasswordExpiresAt && Date.parse(account.temporaryPasswordExpiresAt) <= Date.now();
+      return showLogin(ctx, details, 403, { errors: { form: expired ? m.temporaryPasswordExpired : m.changeRestart } });
+    }
+    const password = form.get('new_password') ?? '';
+    const problems: { password?: PasswordProblem; confirm?: ConfirmProblem } = checkNewPassword({
+      password, confirm: form.get('confirm_password') ?? '', idNumber: accounts.revealIdNumber(account), phone: account.phone,
+    });
+    if (!problems.password && (await passwords.verify(account.passwordHash, canonicalTemporaryPassword(password)))) problems.password = 'same_as_temporary';
+    if (problems.password || problems.confirm) {
+      return showPasswordChange(ctx, details, 400, {
+        ...(problems.password ? { new_password: newPasswordMessage(m, problems.password) } : {}),
+        ...(problems.confirm ? { confirm_password: newPasswordMessage(m, problems.confirm) } : {}),
+      });
+    }
+    const hash = await passwords.hash(password);
+    // Fail closed: the new password and its audit event are one transaction.
+    const changed = await auditedTransaction(deps.db, async (tx, record) => {
+      if (!(await accounts.completePasswordReset(account.id, hash, account.passwordHash, tx))) return false;
+      record({
+        type: 'password.changed', outcome: 'success', actor: account.id, clientId: String(details.params.client_id), ip: ctx.ip,
+        userAgent: ctx.get('user-agent') || null, requestId: (ctx.state.requestId as string | undefined) ?? null, details: { account: account.id, reason: 'reset' },
+      });
+      return true;
+    });
+    await proofs.end(details.uid);
+    if (!changed) return showLogin(ctx, details, 409, { errors: { form: m.changeRestart } });
+    await finishLogin(ctx, details, account.id);
   }
 
   async function submitConsent(ctx: Context, details: Details) {
@@ -153,17 +243,21 @@ export function interactionRoutes(deps: InteractionDeps) {
     }
     try {
       if (!action && ctx.method === 'GET') {
-        return details.prompt.name === 'login' ? await showLogin(ctx, details) : await showConsent(ctx, details);
+        if (details.prompt.name !== 'login') return await showConsent(ctx, details);
+        // Reloading the page after the temporary password keeps the person on the new-password form.
+        return (await proofs.find(details.uid)) ? await showPasswordChange(ctx, details) : await showLogin(ctx, details);
       }
       if (!action || ctx.method !== 'POST') return showMessage(ctx, 405, 'notFound');
       const form = await readForm(ctx);
       if (!csrfValid(uid!, form.get('csrf'))) {
         const lang = langOf(ctx);
+        if (action === 'password' && details.prompt.name === 'login') return showPasswordChange(ctx, details, 403, { form: t(lang).formExpired });
         return details.prompt.name === 'login'
           ? showLogin(ctx, details, 403, { errors: { form: t(lang).formExpired } })
           : showMessage(ctx, 403, 'expired');
       }
       if (action === 'login' && details.prompt.name === 'login') return await submitLogin(ctx, details, form);
+      if (action === 'password' && details.prompt.name === 'login') return await submitPasswordChange(ctx, details, form);
       if (action === 'confirm') return await submitConsent(ctx, details);
       if (action === 'abort') return await abort(ctx, details);
       return showMessage(ctx, 400, 'expired');

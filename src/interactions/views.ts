@@ -134,6 +134,60 @@ ${errors.form ? `<p class="form-error" id="form-error" tabindex="-1">${escapeHtm
   return layout({ lang: v.lang, title, langSwitchHref: v.langSwitchHref, main });
 }
 
+export interface PasswordChangeView {
+  lang: Lang;
+  action: string;
+  csrfToken: string;
+  clientName: string;
+  errors?: { new_password?: string; confirm_password?: string; form?: string };
+  langSwitchHref: string;
+}
+
+// After a temporary password: the rules come before the fields, so nobody has to fail to learn them.
+export function passwordChangePage(v: PasswordChangeView): string {
+  const m = t(v.lang);
+  const errors = v.errors ?? {};
+  const summary: { href: string; text: string }[] = [];
+  if (errors.form) summary.push({ href: '#form-error', text: errors.form });
+  if (errors.new_password) summary.push({ href: '#new_password', text: errors.new_password });
+  if (errors.confirm_password) summary.push({ href: '#confirm_password', text: errors.confirm_password });
+  const client = `<strong>${escapeHtml(v.clientName)}</strong>`;
+  const rules = [m.changeRuleLength, m.changeRuleIdentity, m.changeRuleSimple, m.changeRuleTemporary]
+    .map((r) => `<li>${escapeHtml(r)}</li>`).join('\n');
+
+  const main = `${errorSummary(m, summary)}
+<h1>${escapeHtml(m.changeHeading)}</h1>
+<p class="lead">${fill(m.changeLead, { client })}</p>
+<div class="rules" id="password-rules">
+<h2>${escapeHtml(m.changeRulesTitle)}</h2>
+<ul>
+${rules}
+</ul>
+</div>
+<form class="form" method="post" action="${escapeHtml(v.action)}" novalidate>
+${csrfField('csrf', v.csrfToken)}
+${field({
+  id: 'new_password',
+  type: 'password',
+  label: m.newPasswordLabel,
+  error: errors.new_password,
+  attributes: 'autocomplete="new-password" autocapitalize="off" autocorrect="off" spellcheck="false"',
+})}
+${field({
+  id: 'confirm_password',
+  type: 'password',
+  label: m.confirmPasswordLabel,
+  hint: m.confirmPasswordHint,
+  error: errors.confirm_password,
+  attributes: 'autocomplete="new-password" autocapitalize="off" autocorrect="off" spellcheck="false"',
+})}
+${errors.form ? `<p class="form-error" id="form-error" tabindex="-1">${escapeHtml(errors.form)}</p>\n` : ''}<button class="button button-primary" type="submit">${escapeHtml(m.saveNewPassword)}</button>
+</form>`;
+
+  const title = (summary.length > 0 ? m.errorTitlePrefix : '') + m.changeTitle;
+  return layout({ lang: v.lang, title, langSwitchHref: v.langSwitchHref, main });
+}
+
 export interface ConsentView {
   lang: Lang;
   action: string;
@@ -397,6 +451,10 @@ input:focus {
 }
 .warning { border-left: 5px solid #a15c00; background: #fdf3e1; padding: 0.75rem; color: #1b1f24; }
 .note, .status { color: #4a525d; font-size: 1rem; }
+.rules { border-left: 5px solid #1a5fb4; background: #eaf1fb; padding: 0.75rem 1rem; margin-bottom: 1.5rem; }
+.rules h2 { font-size: 1.1875rem; }
+.rules ul { margin: 0; padding-left: 1.25rem; }
+.rules li { margin-bottom: 0.25rem; }
 .site-footer { margin-top: auto; border-top: 1px solid #d6dbe1; background: #fff; color: #3a424d; font-size: 1rem; padding: 1rem 0 1.25rem; }
 .site-footer p { margin: 0; }
 @media (min-width: 40rem) {
@@ -406,7 +464,7 @@ input:focus {
   .actions .button, .form .button { width: auto; min-width: 10rem; }
 }
 @media (forced-colors: active) {
-  .button, .badge, .claim-sensitive, .warning { border: 2px solid CanvasText; }
+  .button, .badge, .claim-sensitive, .warning, .rules { border: 2px solid CanvasText; }
   a:focus-visible, button:focus-visible, input:focus { outline: 3px solid Highlight; }
 }
 `;

@@ -24,4 +24,11 @@ describe('configuration', () => {
   it('rejects malformed numbers with the variable named', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
   });
+
+  it('gives temporary passwords 72 hours unless told otherwise, within 1 to 720', () => {
+    expect(loadConfig({}).temporaryPasswordHours).toBe(72);
+    expect(loadConfig({ TEMPORARY_PASSWORD_HOURS: '24' }).temporaryPasswordHours).toBe(24);
+    expect(() => loadConfig({ TEMPORARY_PASSWORD_HOURS: '0' })).toThrow(/TEMPORARY_PASSWORD_HOURS/);
+    expect(() => loadConfig({ TEMPORARY_PASSWORD_HOURS: '721' })).toThrow(/TEMPORARY_PASSWORD_HOURS/);
+  });
 });

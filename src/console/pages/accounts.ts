@@ -1,8 +1,9 @@
 // Accounts: find a person by identity number (POST form), see the account's state, and — security
 // administrators only — lock, unlock (which also lifts the lock after failed logins), require a new
-// password or withdraw that requirement.
+// password or withdraw that requirement, and issue a temporary password (shown once, on its own result page).
 import type { Account } from '../../accounts/accounts.ts';
-import { facts, field, fill, h, hidden, page, type Frame } from '../layout.ts';
+import { groupTemporaryPassword } from '../../accounts/temporary-password.ts';
+import { beijing, facts, field, fill, h, hidden, notice, page, type Frame } from '../layout.ts';
 
 export function accountSearchPage(f: Frame, v: { error?: string }): string {
   const { m, viewer } = f;
@@ -41,9 +42,10 @@ export function accountPage(f: Frame, v: AccountPageView): string {
 ${locked || v.failures >= v.maxFailures
     ? actionForm(f, { account: a, action: 'unlock', label: m.unlock, hint: m.unlockHint })
     : actionForm(f, { account: a, action: 'lock', label: m.lock, danger: true, endSessions: true })}
-${a.passwordResetRequired
+${a.temporaryPasswordExpiresAt ? '' : a.passwordResetRequired
     ? actionForm(f, { account: a, action: 'cancel-reset', label: m.cancelReset })
     : actionForm(f, { account: a, action: 'force-reset', label: m.forceReset, hint: m.forceResetHint, danger: true, endSessions: true })}
+${actionForm(f, { account: a, action: 'temporary-password', label: m.issueTemporary, hint: m.issueTemporaryHint, danger: true })}
 </div>` : '';
   const links = [
     viewer?.can('sessions.read') ? `<a href="/admin/sessions?account=${encodeURIComponent(a.id)}">${h(m.viewSessions)}</a>` : '',
@@ -55,10 +57,26 @@ ${a.passwordResetRequired
     [m.fieldStatus, `<span class="tag ${locked ? 'tag-bad' : 'tag-ok'}">${h(m.statuses[a.status] ?? a.status)}</span>`],
     [m.fieldFailures, failures],
     [m.fieldResetRequired, a.passwordResetRequired ? `<span class="tag tag-bad">${h(m.yes)}</span>` : h(m.no)],
+    ...(a.temporaryPasswordExpiresAt ? [[m.fieldTemporaryUntil, h(beijing(a.temporaryPasswordExpiresAt))] as [string, string]] : []),
     [m.fieldRoles, roles],
     ['ID', `<code>${h(a.id)}</code>`],
   ])}
 ${change}
 <p>${links}</p>`;
   return page({ ...f, section: 'accounts' }, { title: m.accountTitle.replace('{masked}', () => a.idMasked), main });
+}
+
+/** The temporary password, once: this page is the response to the POST (no-store), never a URL to come back to. */
+export function temporaryPasswordPage(f: Frame, v: { account: Account; password: string; expiresAt: Date; ended: number }): string {
+  const { m } = f;
+  const a = v.account;
+  const also = v.ended > 0 ? ` ${fill(m.alsoEnded, { n: String(v.ended) })}` : '';
+  const main = `${notice('ok', `<p>${fill(m.temporaryIssued, { masked: h(a.idMasked), name: h(a.name) })}${also}</p>`)}
+<h2>${h(m.temporaryTitle)}</h2>
+<p>${h(m.temporaryNote)}</p>
+<code class="secret temporary-password" id="temporary-password" lang="en">${h(groupTemporaryPassword(v.password))}</code>
+<p>${h(m.temporaryHowTo)}</p>
+<p>${fill(m.temporaryExpires, { at: h(beijing(v.expiresAt)) })}</p>
+<p><a href="/admin/accounts/${encodeURIComponent(a.id)}">${h(m.backToAccount)}</a></p>`;
+  return page({ ...f, section: 'accounts' }, { title: m.issueTemporary, main });
 }
