@@ -9,7 +9,7 @@ import { createPostgresDb, createPgliteDb, type Db } from './store/db.ts';
 import { migrate } from './store/migrate.ts';
 import { createRedis } from './store/redis.ts';
 import { createRedisCounters, createDbCounters, type Counters } from './store/counters.ts';
-import { createRedisAdapter } from './oidc/adapter-redis.ts';
+import { backfillAccountGrantIndex, createRedisAdapter } from './oidc/adapter-redis.ts';
 import { createDbAdapter, startSweeper } from './oidc/adapter-db.ts';
 import { loadIdentityKeys } from './identity/keys-file.ts';
 import type { IdentityKeys } from './identity/protect.ts';
@@ -129,6 +129,13 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
     }
     for (const s of clientsApplied.plan) {
       if (s.action === 'conflict') core.log.warn('client registration file conflicts with admin API changes; left as it is', { file: s.file, clientId: s.clientId, fields: s.changed });
+    }
+    // Grants stored before the index by account existed (an upgrade): indexed once, in the background.
+    if (core.redis && options.startupTasks !== false) {
+      void backfillAccountGrantIndex(core.redis, `${config.redisKeyPrefix}oidc:`).then(
+        (n) => { if (n) core.log.info('indexed existing grants by account', { grants: n }); },
+        (err: unknown) => core.log.error('indexing existing grants by account failed; it is tried again at the next start', { err }),
+      );
     }
     // Other processes' client changes: announced through Redis, else seen at the next full refresh (docs/scaling.md).
     if (core.redis) stops.push(await followClientChanges(core.clients, core.redis, clientsChannel(config.redisKeyPrefix), core.log));

@@ -185,3 +185,39 @@ export function createRedisGrantIndex(redis: Redis, prefix = 'oidc:'): GrantInde
     },
   };
 }
+
+/**
+ * Adds Grants stored before the index by account existed to that index: once per deployment (a marker
+ * key records it), SCAN over the Grant records, in pages. Idempotent (ZADD of what the upsert would
+ * add), so several processes may run it at once. Returns how many grants it indexed.
+ */
+export async function backfillAccountGrantIndex(redis: Redis, prefix = 'oidc:'): Promise<number> {
+  const marker = `${prefix}grants:acct:backfilled`;
+  if (await redis.exists(marker)) return 0;
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}Grant:*`;
+  let cursor = '0';
+  let indexed = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (!keys.length) continue;
+    const read = redis.pipeline();
+    for (const k of keys) read.get(k).pttl(k);
+    const replies = (await read.exec()) ?? [];
+    const now = Date.now();
+    const write = redis.pipeline();
+    keys.forEach((k, i) => {
+      const payload = parse(replies[2 * i]?.[1]);
+      const ttl = Number(replies[2 * i + 1]?.[1]);
+      if (typeof payload?.accountId !== 'string' || ttl === -2) return; // gone meanwhile
+      const index = accountGrantsKey(prefix, payload.accountId);
+      write.zadd(index, ttl > 0 ? now + ttl : '+inf', k.slice(`${prefix}Grant:`.length));
+      if (ttl > 0) write.pexpire(index, ttl, 'NX').pexpire(index, ttl, 'GT');
+      else write.persist(index);
+      indexed++;
+    });
+    for (const [err] of (await write.exec()) ?? []) if (err) throw err;
+  } while (cursor !== '0');
+  await redis.set(marker, new Date().toISOString());
+  return indexed;
+}

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { errors, type AdapterFactory } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDbAdapter, createDbGrantIndex, startSweeper } from '../../src/oidc/adapter-db.ts';
-import { createRedisAdapter, createRedisGrantIndex } from '../../src/oidc/adapter-redis.ts';
+import { backfillAccountGrantIndex, createRedisAdapter, createRedisGrantIndex } from '../../src/oidc/adapter-redis.ts';
 import type { GrantIndex } from '../../src/oidc/grant-index.ts';
 import { createPgliteDb, createPostgresDb, type Db } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
@@ -167,6 +167,26 @@ describe.each(backends)('oidc adapter on %s', (_name, open) => {
     await redis.client.sadd(`${redis.prefix}grant:{${grantId}}`, `${redis.prefix}RefreshToken:${old}`);
     await adapter('RefreshToken').revokeByGrantId(grantId);
     expect(await adapter('RefreshToken').find(old)).toBeUndefined();
+  });
+
+  it.concurrent('indexes grants stored before the index by account existed, once per deployment', async ({ skip }) => {
+    if (!backend.redis) return skip();
+    const { client } = backend.redis;
+    const prefix = `test:${randomUUID()}:`; // a deployment of its own: its own marker
+    const [person, g1, g2] = [randomUUID(), randomUUID(), randomUUID()];
+    const grants = createRedisAdapter(client, prefix)('Grant');
+    await grants.upsert(g1, { jti: g1, accountId: person, clientId: 'a' }, 60);
+    await grants.upsert(g2, { jti: g2, accountId: person, clientId: 'b' }, 600);
+    await client.del(`${prefix}grants:acct:${person}`); // as an older release stored them
+    const index = createRedisGrantIndex(client, prefix);
+    expect(await index.grantsOf(person)).toEqual([]);
+
+    expect(await backfillAccountGrantIndex(client, prefix)).toBe(2);
+    expect((await index.grantsOf(person)).sort()).toEqual([g1, g2].sort());
+    const ttl = await client.pttl(`${prefix}grants:acct:${person}`);
+    expect(ttl).toBeGreaterThan(590_000); // as long as its longest member
+    expect(ttl).toBeLessThanOrEqual(600_000);
+    expect(await backfillAccountGrantIndex(client, prefix)).toBe(0); // done once
   });
 
   it.concurrent('finds a person\'s live grants, and only theirs', async () => {
