@@ -15,6 +15,7 @@ import { pageCsp } from '../http/security-headers.ts';
 import { logoutConfirmPage, messagePage } from '../interactions/views.ts';
 import { createOutgoingFetch } from './outgoing-fetch.ts';
 import { interactionPolicyWithMinAcr } from './min-acr.ts';
+import { keepClientInstances } from './client-instances.ts';
 import { ADMIN_SCOPE, POLICY_PROPERTIES, SCOPE_CLAIMS, type ClientPolicy } from '../clients/policy.ts';
 import type { DynamicRegistration } from '../registration/index.ts';
 
@@ -189,6 +190,7 @@ export function createProvider(o: ProviderOptions): Provider {
   } as Configuration;
 
   const provider = new Provider(o.issuer, configuration);
+  keepClientInstances(provider, o.clients); // one Client per registration, not one hash per find
   provider.on('server_error', (_ctx, err) => o.log.error('provider server error', { err }));
   // Protocol events for the audit trail. The response has already gone out when these fire, so a
   // failed write cannot refuse the action; it is logged loudly instead (docs/audit.md).
