@@ -2,10 +2,9 @@
 // Configured only by the environment the runner passes (see yihao-child.ts); writes the bench
 // client's registration file, starts yihao, creates the bench citizens, then prints one ready line.
 // Stops on SIGINT/SIGTERM or when the runner goes away (stdin closes).
-import { availableParallelism } from 'node:os';
+import { sizeHashThreadPool } from '../src/accounts/hash-threads.ts';
 
-// argon2 runs on libuv's thread pool: size it to the cores before any work is queued (as src/main.ts).
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
+sizeHashThreadPool(); // as src/main.ts, before any work is queued
 
 const { mkdir, writeFile } = await import('node:fs/promises');
 const { loadConfig } = await import('../src/config.ts');

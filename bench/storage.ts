@@ -1,4 +1,4 @@
-// Throw-away PostgreSQL and Redis (test/support/servers.ts), stopped when the bench is done, and the
+// Throw-away PostgreSQL (with a realistic shared_buffers) and Redis (test/support/servers.ts), stopped when the bench is done, and the
 // two deployment shapes as the environment yihao's child gets: PostgreSQL + Redis (the default), or
 // embedded (PGlite, short-lived state in the database; --setup embedded). The ceiling always uses
 // the same Redis as yihao, under its own key prefix (rows never overlap in time).
@@ -11,6 +11,8 @@ export const SETUPS: SetupName[] = ['postgres+redis', 'embedded'];
 export const YIHAO_REDIS_PREFIX = 'bench:';
 export const CEILING_REDIS_PREFIX = 'ceiling:';
 export const CEILING_CLUSTER_REDIS_PREFIX = 'ceiling-cluster:';
+/** A production-like PostgreSQL cache rather than the tests' 32 MB: the bench's tables and indexes all fit. */
+export const BENCH_SHARED_BUFFERS = '256MB';
 
 export interface Storage {
   redisUrl: string;
@@ -30,7 +32,7 @@ export async function startStorage(o: { postgres: boolean }): Promise<Storage> {
   let databaseUrl: string | undefined;
   let stopPostgres = async () => {};
   if (o.postgres) {
-    const postgres = await startPostgres();
+    const postgres = await startPostgres({ sharedBuffers: BENCH_SHARED_BUFFERS });
     stopPostgres = onCleanup('PostgreSQL', () => postgres.stop());
     adminUrl = postgres.url;
     databaseUrl = await createDatabase(adminUrl, 'yihao_bench');

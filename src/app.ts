@@ -23,20 +23,26 @@ import { CLIENT_REFRESH_MS, clientsChannel, followClientChanges, publishClientCh
 import { loadSigningKeys } from './oidc/signing-keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { interactionRoutes } from './interactions/routes.ts';
+import { STYLESHEET_PATH } from './interactions/views.ts';
 import { casRoutes, casAwareMetadata, withCasClients } from './cas/index.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { recordLoginContext } from './sessions/login-context.ts';
 import { sessionIndexFor } from './sessions/session-store.ts';
 import { sessionOversightFor } from './sessions/oversight.ts';
 import { requestLog } from './http/request-log.ts';
+import { byPath, under } from './http/mount.ts';
 import { createAdminApi } from './admin/api.ts';
-import { consoleRoutes, withConsoleClient } from './console/index.ts';
+import { BASE as ADMIN_API_BASE } from './admin/routes.ts';
+import { consoleRoutes, withConsoleClient, CONSOLE_PATHS } from './console/index.ts';
 import { accountRoutes } from './my-account/routes.ts';
-import { withAccountClient } from './my-account/client.ts';
+import { withAccountClient, ACCOUNT_PATHS } from './my-account/client.ts';
 import { anomalyDetectorFor, startAnomalySweeper } from './anomaly/index.ts';
-import { createDynamicRegistration } from './registration/index.ts';
+import { createDynamicRegistration, REGISTRATION_PATH } from './registration/index.ts';
 import { acceptRotatedSecrets } from './clients/secret-grace.ts';
 import { loadRuntimeSecrets, type RuntimeSecrets } from './runtime-secrets.ts';
+
+// oidc-provider's default routes.authorization (not overridden in src/oidc/provider.ts).
+const AUTHORIZATION_PATH = '/auth';
 
 export interface Core {
   config: Config;
@@ -145,29 +151,34 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
     const anomalies = anomalyDetectorFor(core);
     if (!core.redis) stops.push(startAnomalySweeper(anomalies.store, core.log));
     const login = createLogin({ accounts: core.accounts, passwords: core.passwords, counters: core.counters, policy: config.login, anomalies });
-    provider.use(requestLog(core.log));
+    // Debug-level request lines only when debug lines are written: nothing to build per request otherwise.
+    if (core.log.enabled?.('debug') ?? true) provider.use(requestLog(core.log));
     provider.use(securityHeaders({ production: config.production }));
-    provider.use(recordLoginContext(sessionIndexFor(core), core.log)); // IP and user agent beside each session
-    provider.use(interactionRoutes({
-      provider, login, audit: core.audit, log: core.log, csrfKey: secrets.cookieKeys[0]!,
-      db: core.db, accounts: core.accounts, passwords: core.passwords, adapter,
-    }));
-    provider.use(casRoutes({ provider, core, adapter, jwks, pairwiseKey: secrets.pairwiseKey }));
-    provider.use(registration.middleware); // RFC 7591/7592 at /reg: the request the Client adapter's writes are made for
-    provider.use(createAdminApi({
+    const adminApi = createAdminApi({
       provider, db: core.db, clients: core.clients, accounts: core.accounts, log: core.log, issuer: config.issuer,
       production: config.production, env: process.env,
       validate: async (m) => { await provider.Client.validate(casAwareMetadata(m, config.issuer) as never); },
       sessions: { oversight: sessionOversightFor(core, provider), audit: core.audit },
       initialAccessTokens: registration.admin,
-    }).middleware);
-    provider.use(consoleRoutes({ // /admin: the administrators' console, an internal client like CAS services
-      provider, core, adapter, jwks, login, csrfKey: secrets.cookieKeys[0]!,
-      validate: async (m) => { await provider.Client.validate(casAwareMetadata(m, config.issuer) as never); },
-    }));
-
-    // /account: the citizen's own pages ("my apps"), an internal client like the console.
-    provider.use(accountRoutes({ provider, core, adapter, csrfKey: secrets.cookieKeys[0]! }));
+    });
+    // Our routes by path (src/http/mount.ts); everything else is the provider's. Admin API before the console.
+    provider.use(byPath([
+      // IP and user agent beside each session, around the provider's resume of /auth/<uid>
+      { matches: (path) => path.startsWith(`${AUTHORIZATION_PATH}/`), middleware: recordLoginContext(sessionIndexFor(core), core.log, { authorizationPath: AUTHORIZATION_PATH }) },
+      { matches: (path) => path === STYLESHEET_PATH || path.startsWith('/interaction/'), middleware: interactionRoutes({
+        provider, login, audit: core.audit, log: core.log, csrfKey: secrets.cookieKeys[0]!,
+        db: core.db, accounts: core.accounts, passwords: core.passwords, adapter,
+      }) },
+      { matches: under('/cas'), middleware: casRoutes({ provider, core, adapter, jwks, pairwiseKey: secrets.pairwiseKey }) },
+      { matches: under(REGISTRATION_PATH), middleware: registration.middleware }, // RFC 7591/7592 at /reg: the request the Client adapter's writes are made for
+      { matches: under(ADMIN_API_BASE), middleware: adminApi.middleware },
+      { matches: under(CONSOLE_PATHS.base), middleware: consoleRoutes({ // /admin: the administrators' console, an internal client like CAS services
+        provider, core, adapter, jwks, login, csrfKey: secrets.cookieKeys[0]!,
+        validate: async (m) => { await provider.Client.validate(casAwareMetadata(m, config.issuer) as never); },
+      }) },
+      // /account: the citizen's own pages ("my apps"), an internal client like the console.
+      { matches: under(ACCOUNT_PATHS.base), middleware: accountRoutes({ provider, core, adapter, csrfKey: secrets.cookieKeys[0]! }) },
+    ]));
 
     let server: Server | undefined;
     return {

@@ -257,6 +257,7 @@ function withFields(log: Logger, fields: Record<string, unknown>): Logger {
     info: (msg, f) => log.info(msg, { ...fields, ...f }),
     warn: (msg, f) => log.warn(msg, { ...fields, ...f }),
     error: (msg, f) => log.error(msg, { ...fields, ...f }),
+    enabled: log.enabled && ((level) => log.enabled!(level)),
   };
 }
 

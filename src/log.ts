@@ -1,6 +1,6 @@
 // One-line JSON logs. Values that could carry a secret or a clear ID number are masked before writing:
 // callers pass structured fields, never pre-formatted strings with user input.
-type Level = 'debug' | 'info' | 'warn' | 'error';
+export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 const SECRET_FIELD = /pass|secret|token|key|cookie|authorization|id_number|idnumber|code_verifier|^code$/i;
 // 15- or 18-character identity numbers anywhere in a string.
@@ -26,6 +26,8 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** Whether lines at this level are written: callers skip building fields for lines that would be dropped. */
+  enabled?(level: Level): boolean;
 }
 
 export function createLogger(level: Level | 'silent' = 'info', write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
@@ -33,5 +35,5 @@ export function createLogger(level: Level | 'silent' = 'info', write: (line: str
     if (ORDER[lvl] < ORDER[level]) return;
     write(`${JSON.stringify({ t: new Date().toISOString(), level: lvl, msg: redactText(msg), ...(redact(fields) as object) })}\n`);
   };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), enabled: (lvl) => ORDER[lvl] >= ORDER[level] };
 }

@@ -1,12 +1,11 @@
 // `npm start`: the yihao server. Development by default (embedded PostgreSQL, generated keys,
 // the example clients, a demo citizen); NODE_ENV=production makes each of those an error.
 // WORKERS processes (default: one per core; one with embedded storage): src/cluster.ts.
-import { availableParallelism } from 'node:os';
+import { sizeHashThreadPool } from './accounts/hash-threads.ts';
 import { loadConfig, ConfigError } from './config.ts';
 import { createLogger } from './log.ts';
 
-// argon2 runs on libuv's thread pool: size it to the cores before any work is queued (workers inherit it).
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
+sizeHashThreadPool(); // before any work is queued; cluster workers inherit it
 
 let config;
 try {

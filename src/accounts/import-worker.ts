@@ -19,7 +19,8 @@ export interface Prepared {
   refusals: Refusal[];
 }
 
-interface Setup { indexKey: Uint8Array; encryptionKeys: Map<string, Uint8Array>; currentKid: string; today: Date }
+// KeyObjects cross to worker threads by structured clone, still KeyObjects on the other side.
+interface Setup { keys: IdentityKeys; today: Date }
 
 export function prepareBatch(keys: IdentityKeys, today: Date, { lines, format, columns }: PrepareRequest): Prepared {
   const out: Prepared = { text: Array.from({ length: 7 }, () => []), birthdates: [], phones: [], hashes: [], rows: 0, refusals: [] };
@@ -45,11 +46,7 @@ export function prepareBatch(keys: IdentityKeys, today: Date, { lines, format, c
 
 if (!isMainThread && parentPort && (workerData as { importWorker?: Setup } | null)?.importWorker) {
   const setup = (workerData as { importWorker: Setup }).importWorker;
-  const keys: IdentityKeys = {
-    indexKey: Buffer.from(setup.indexKey),
-    encryptionKeys: new Map([...setup.encryptionKeys].map(([kid, k]) => [kid, Buffer.from(k)])),
-    currentKid: setup.currentKid,
-  };
+  const { keys } = setup;
   const port = parentPort;
   port.on('message', ({ id, request }: { id: number; request: PrepareRequest }) => {
     try {
@@ -64,7 +61,7 @@ export interface Preparers { prepare(request: PrepareRequest): Promise<Prepared>
 
 /** `count` workers taking batches in turn. A worker that fails fails every batch it holds. */
 export function startPreparers(keys: IdentityKeys, today: Date, count: number): Preparers {
-  const setup: Setup = { indexKey: keys.indexKey, encryptionKeys: keys.encryptionKeys, currentKid: keys.currentKid, today };
+  const setup: Setup = { keys, today };
   const waiting = new Map<number, { resolve(p: Prepared): void; reject(e: Error): void }>();
   const owner = new Map<number, Worker>();
   const workers = Array.from({ length: count }, () => {

@@ -27,9 +27,9 @@ export function createLogin(deps: { accounts: Accounts; passwords: Passwords; co
   const ipKey = (ip: string) => `login:ip:${ip}`;
 
   const login = {
-    async authenticate(idNumber: string, password: string, ip: string): Promise<LoginResult> {
+    /** index: the number's blind index (accounts.indexOf), computed once per attempt. */
+    async authenticate(index: string, password: string, ip: string): Promise<LoginResult> {
       if ((await counters.get(ipKey(ip))) >= policy.ipMaxFailures) return { ok: false, reason: 'ip_throttled' };
-      const index = accounts.indexOf(idNumber);
       const attempt = await counters.hit(numberKey(index), policy.lockSeconds, policy.maxFailures);
       if (attempt > policy.maxFailures) return { ok: false, reason: 'locked' };
 
@@ -62,10 +62,11 @@ export function createLogin(deps: { accounts: Accounts; passwords: Passwords; co
   return {
     /** One attempt; its outcome goes to the anomaly signals without waiting for them (src/anomaly/). */
     async authenticate(idNumber: string, password: string, ip: string): Promise<LoginResult> {
-      const result = await login.authenticate(idNumber, password, ip);
+      const index = accounts.indexOf(idNumber);
+      const result = await login.authenticate(index, password, ip);
       deps.anomalies?.observe({
         // The right temporary password is a correct sign-in for the signals, not a failure.
-        ok: result.ok || result.reason === 'password_change_required', idNumber, index: accounts.indexOf(idNumber), ip,
+        ok: result.ok || result.reason === 'password_change_required', idNumber, index, ip,
         accountId: result.ok ? result.account.id : result.accountId, reason: result.ok ? undefined : result.reason,
       });
       return result;

@@ -1,6 +1,6 @@
 // `yihao <command>` — the same environment as the server (see README "CLI").
 import { parseArgs } from 'node:util';
-import { availableParallelism } from 'node:os';
+import { sizeHashThreadPool } from '../accounts/hash-threads.ts';
 import { loadConfig, ConfigError, type Config } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { createPostgresDb, createPgliteDb } from '../store/db.ts';
@@ -142,8 +142,7 @@ async function run(argv: string[]): Promise<number> {
     const { values } = parseArgs({ args: argv.slice(1), options: { workers: { type: 'string' } }, strict: true });
     const workers = values.workers === undefined ? undefined : Number(values.workers);
     if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 256)) throw new UsageError('--workers: a whole number from 1 to 256');
-    // argon2 runs on libuv's thread pool, sized to the cores (as src/main.ts); the workers inherit it.
-    process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
+    sizeHashThreadPool(); // as src/main.ts; the workers inherit it
     const log = createLogger(config.logLevel);
     try {
       const { serve } = await import('../cluster.ts');

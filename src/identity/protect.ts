@@ -1,12 +1,23 @@
 // Keyed protection of ID numbers at rest (PIPL art. 28–29: ID numbers are sensitive personal
 // information). A blind index (HMAC) lets us find an account without storing the number;
 // AES-256-GCM keeps it recoverable for the few flows that must show or send it.
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
+// KeyObjects made once: given a raw Buffer, Node 24 builds a new key object inside every createHmac and
+// createCipheriv call (HMAC ≈ 35 µs with a Buffer, ≈ 5 µs with a KeyObject on this machine).
 export interface IdentityKeys {
-  indexKey: Buffer; // 32 bytes
-  encryptionKeys: Map<string, Buffer>; // kid → 32-byte key
+  indexKey: KeyObject; // 32-byte secret key
+  encryptionKeys: Map<string, KeyObject>; // kid → 32-byte secret key
   currentKid: string;
+}
+
+/** IdentityKeys from raw 32-byte keys (as parsed, or as sent to an import worker thread). */
+function identityKeysFrom(raw: { indexKey: Uint8Array; encryptionKeys: Map<string, Uint8Array>; currentKid: string }): IdentityKeys {
+  return {
+    indexKey: createSecretKey(raw.indexKey),
+    encryptionKeys: new Map([...raw.encryptionKeys].map(([kid, key]) => [kid, createSecretKey(key)])),
+    currentKid: raw.currentKid,
+  };
 }
 
 const KID = /^[A-Za-z0-9_-]{1,32}$/;
@@ -79,7 +90,7 @@ export function parseIdentityKeys(input: { indexKey: string; encryptionKeys: str
     if (timingSafeEqual(key, indexKey)) throw new Error(`YIHAO_ENCRYPTION_KEYS: the key of ${where} must differ from YIHAO_INDEX_KEY`);
     encryptionKeys.set(kid, key);
   });
-  return { indexKey, encryptionKeys, currentKid: [...encryptionKeys.keys()][0]! };
+  return identityKeysFrom({ indexKey, encryptionKeys, currentKid: [...encryptionKeys.keys()][0]! });
 }
 
 export function generateIdentityKeySpec(): { indexKey: string; encryptionKeys: string } {

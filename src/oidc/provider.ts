@@ -1,6 +1,6 @@
 // oidc-provider configured for yihao: our pages (no devInteractions), our keys, our storage,
 // pairwise subjects by default, PKCE for every client, and claims keyed on the internal account id.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import Provider, { type Configuration, type KoaContextWithOIDC, type Adapter, type FindAccount } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Accounts } from '../accounts/accounts.ts';
@@ -15,6 +15,7 @@ import { pageCsp } from '../http/security-headers.ts';
 import { logoutConfirmPage, messagePage } from '../interactions/views.ts';
 import { createOutgoingFetch } from './outgoing-fetch.ts';
 import { interactionPolicyWithMinAcr } from './min-acr.ts';
+import { keepClientInstances } from './client-instances.ts';
 import { ADMIN_SCOPE, POLICY_PROPERTIES, SCOPE_CLAIMS, type ClientPolicy } from '../clients/policy.ts';
 import type { DynamicRegistration } from '../registration/index.ts';
 
@@ -37,8 +38,11 @@ export interface ProviderOptions {
   registration?: DynamicRegistration;
 }
 
-/** The pairwise `sub` (OIDC Core §8.1): per sector and per department. CAS services use it too (src/cas/identity.ts). */
-export function pairwiseSubject(key: string, client: { department?: string; sectorIdentifier: string }, accountId: string): string {
+/**
+ * The pairwise `sub` (OIDC Core §8.1): per sector and per department. CAS services use it too (src/cas/identity.ts).
+ * A string key is its UTF-8 bytes; the provider passes a KeyObject made once (the same bytes, the same subjects).
+ */
+export function pairwiseSubject(key: KeyObject | string, client: { department?: string; sectorIdentifier: string }, accountId: string): string {
   return createHmac('sha256', key).update(`${client.department ?? ''}\u0000${client.sectorIdentifier}\u0000${accountId}`).digest('base64url');
 }
 
@@ -46,6 +50,7 @@ type ClientExtras = ClientPolicy;
 const policyOf = (client: unknown) => (client ?? {}) as ClientExtras;
 
 export function createProvider(o: ProviderOptions): Provider {
+  const pairwiseKey = createSecretKey(o.pairwiseKey, 'utf8');
   const lookupAccount = cachedAccountLookup(o.accounts, { ttlMs: 5000, maxEntries: 50_000 });
   const findAccount: FindAccount = async (ctx, id) => {
     const account = await lookupAccount(id);
@@ -87,7 +92,7 @@ export function createProvider(o: ProviderOptions): Provider {
     subjectTypes: ['public', 'pairwise'],
     // Pairwise per sector (OIDC Core §8.1) and per department, so two departments on one host still differ.
     pairwiseIdentifier: async (_ctx, accountId, client) =>
-      pairwiseSubject(o.pairwiseKey, { department: (client as unknown as ClientExtras).department, sectorIdentifier: String(client.sectorIdentifier) }, accountId),
+      pairwiseSubject(pairwiseKey, { department: (client as unknown as ClientExtras).department, sectorIdentifier: String(client.sectorIdentifier) }, accountId),
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -185,6 +190,7 @@ export function createProvider(o: ProviderOptions): Provider {
   } as Configuration;
 
   const provider = new Provider(o.issuer, configuration);
+  keepClientInstances(provider, o.clients); // one Client per registration, not one hash per find
   provider.on('server_error', (_ctx, err) => o.log.error('provider server error', { err }));
   // Protocol events for the audit trail. The response has already gone out when these fire, so a
   // failed write cannot refuse the action; it is logged loudly instead (docs/audit.md).

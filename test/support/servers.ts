@@ -94,7 +94,12 @@ function postgresIdentity(): { uid?: number; gid?: number } {
   }
 }
 
-export async function startPostgres(): Promise<Server> {
+export interface PostgresOptions {
+  /** PostgreSQL's own cache. Tests keep the small default; benchmarks pass a realistic size (bench/storage.ts, bench/import.ts). */
+  sharedBuffers?: string;
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<Server> {
   const bin = postgresBinDir();
   const who = postgresIdentity();
   const dir = mkdtempSync(join(tmpdir(), 'yihao-pg-'));
@@ -112,7 +117,7 @@ export async function startPostgres(): Promise<Server> {
     '-D', data, '-p', String(port), '-k', dir,
     '-c', 'listen_addresses=127.0.0.1',
     '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-    '-c', 'shared_buffers=32MB', '-c', 'max_connections=200', '-c', 'max_wal_size=256MB',
+    '-c', `shared_buffers=${options.sharedBuffers ?? '32MB'}`, '-c', 'max_connections=200', '-c', 'max_wal_size=256MB',
   ], who);
   const stop = managed(child, dir, 'INT'); // SIGINT = fast shutdown
   try {

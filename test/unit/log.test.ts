@@ -18,4 +18,10 @@ describe('logs', () => {
     expect(out).not.toMatch(/11010519491231002[Xx]/);
     expect(out).toContain('1101**********002x');
   });
+
+  it('says which levels it writes', () => {
+    const log = createLogger('warn', () => {});
+    expect([log.enabled?.('debug'), log.enabled?.('info'), log.enabled?.('warn'), log.enabled?.('error')]).toEqual([false, false, true, true]);
+    expect(createLogger('debug', () => {}).enabled?.('debug')).toBe(true);
+  });
 });
