@@ -74,7 +74,9 @@ export async function createCore(config: Config, log: Logger = createLogger(conf
     const accounts = createAccounts(db, identityKeys);
     const passwords = await createPasswords(config.argon2);
     const counters = redis ? createRedisCounters(redis, `${config.redisKeyPrefix}cnt:`) : createDbCounters(db);
-    const audit = createAudit(db, log);
+    // Protocol events are spooled in Redis when there is one (src/audit/spool.ts); the drainer stops before Redis and the database close.
+    const audit = createAudit(db, log, redis ? { spool: { redis, key: `${config.redisKeyPrefix}audit:spool` } } : {});
+    closers.unshift(() => audit.close());
     const clients = createClientStore(db, process.env);
     if (redis) closers.unshift(publishClientChanges(clients, redis, clientsChannel(config.redisKeyPrefix), log));
     await clients.refresh();
