@@ -281,6 +281,40 @@ describe('the drainer', () => {
     await expect(db.query('UPDATE audit_spool_cursor SET last_ms = 0')).rejects.toThrow(/audit spool cursor: UPDATE refused/);
   });
 
+  // verify walks the chain by id and never compares times; a range that leaves out such a row is anchored
+  // across it, because the row still links both ways.
+  it('verifies the chain, and time ranges, where a spooled event was appended after a later one', async () => {
+    const audit = createAudit(db, silent);
+    await audit.record(event(99)); // inside every range below, so each has a link to check before the spooled row
+    await new Promise((r) => setTimeout(r, 60)); // earlier than the spooled event below
+    await audit.record(event(100));
+    const [{ at: recorded }] = await db.query<{ at: Date }>('SELECT at FROM audit_events ORDER BY id DESC LIMIT 1') as [{ at: Date }];
+    // Spooled 20 ms before the record above, drained after it.
+    const key = `t${randomBytes(4).toString('hex')}:audit:spool`;
+    await db.query('SELECT audit_append_many($1::jsonb, $2)', [JSON.stringify([{
+      ...event(101), outcome: 'success', type: 'token.issued', spool_id: `${recorded.getTime() - 20}-0`, at: new Date(recorded.getTime() - 20).toISOString(),
+    }]), key]);
+    await audit.record(event(102));
+    const [spooled, direct] = await db.query<{ at: Date }>('SELECT at FROM audit_events ORDER BY id DESC LIMIT 2 OFFSET 1');
+    expect(spooled!.at.getTime()).toBe(recorded.getTime() - 20); // the spooled event kept its own time…
+    expect(direct!.at.getTime()).toBe(recorded.getTime()); // …and sits after a row that happened later
+    const between = new Date(recorded.getTime() - 10);
+    for (const range of [{}, { to: between }, { from: between }, { from: new Date(recorded.getTime() - 2000), to: between }]) {
+      expect((await verifyChain(db, range)).findings, JSON.stringify(range)).toEqual([]);
+    }
+  });
+
+  it('does not let a spooled event back-date itself beyond a week: it gets the append time and keeps the claimed one', async () => {
+    const claimed = new Date(Date.now() - 8 * 86_400_000).toISOString();
+    const key = `t${randomBytes(4).toString('hex')}:audit:spool`;
+    const [{ ids }] = await db.query<{ ids: number[] }>('SELECT audit_append_many($1::jsonb, $2) AS ids', [JSON.stringify([{
+      ...event(7), outcome: 'success', type: 'token.issued', spool_id: '1-0', at: claimed,
+    }]), key]) as [{ ids: number[] }];
+    const [row] = await db.query<{ at: Date; details: Record<string, unknown> }>('SELECT at, details FROM audit_events WHERE id = $1', [Number(ids[0])]);
+    expect(Date.now() - row!.at.getTime()).toBeLessThan(60_000);
+    expect(row!.details).toEqual({ n: 7, reported_at: claimed });
+  });
+
   it('without Redis, writes protocol events straight into the chain before resolving', async () => {
     const start = await head();
     const audit = createAudit(db, silent);
