@@ -38,6 +38,7 @@ DECLARE
   appended bigint[] := '{}';
   v_now timestamptz;
   v_at timestamptz;
+  last_direct_at timestamptz := '-infinity';
   v_details jsonb;
   v_hash bytea;
   v_month timestamp;
@@ -57,6 +58,8 @@ BEGIN
   END IF;
   FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
     v_now := clock_timestamp();
+    -- Rows of one batch follow each other within microseconds: keep their times distinct and increasing.
+    IF v_now <= last_direct_at THEN v_now := last_direct_at + interval '1 microsecond'; END IF;
     v_at := v_now;
     v_details := coalesce(e->'details', '{}');
     IF p_stream IS NOT NULL THEN
@@ -72,6 +75,7 @@ BEGIN
         v_at := v_now;
       END IF;
     END IF;
+    IF v_at = v_now THEN last_direct_at := v_now; END IF;
     v_month := date_trunc('month', v_at AT TIME ZONE 'UTC');
     IF ready_month IS DISTINCT FROM v_month THEN
       PERFORM audit_ensure_partition(v_at); -- a spooled event may belong to last month

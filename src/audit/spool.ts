@@ -82,11 +82,17 @@ export function createSpoolDrainer(o: SpoolOptions): SpoolDrainer {
     return run;
   };
 
-  async function read(): Promise<SpoolEntry[]> {
+  async function position(): Promise<string> {
     const [row] = await db.query<{ p: string }>('SELECT audit_spool_position($1) AS p', [key]);
-    const raw = await redis.xrange(key, `(${row!.p}`, '+', 'COUNT', batchSize);
+    return row!.p;
+  }
+
+  async function readAfter(from: string): Promise<SpoolEntry[]> {
+    const raw = await redis.xrange(key, `(${from}`, '+', 'COUNT', batchSize);
     return raw.map(([id, fields]) => ({ id, row: parseEntry(id, fields) }));
   }
+
+  const read = async () => readAfter(await position());
 
   async function commit(entries: SpoolEntry[]): Promise<number[]> {
     if (!entries.length) return [];
@@ -103,8 +109,15 @@ export function createSpoolDrainer(o: SpoolOptions): SpoolDrainer {
   async function drainAll(): Promise<number> {
     let total = 0;
     for (;;) {
-      const entries = await read();
-      if (!entries.length) return total;
+      // An idle process asks Redis only: nothing spooled, no PostgreSQL query.
+      if (!(await redis.xlen(key))) return total;
+      const from = await position();
+      const entries = await readAfter(from);
+      if (!entries.length) {
+        // What is left was appended already (its drainer stopped before trimming): trim it now.
+        if (from !== '0-0') await trim(from);
+        return total;
+      }
       await commit(entries);
       // Only after the commit, and only up to what it covered: the cursor is at or beyond this id.
       await trim(entries[entries.length - 1]!.id);
@@ -118,12 +131,12 @@ export function createSpoolDrainer(o: SpoolOptions): SpoolDrainer {
   const failed = (err: unknown) => {
     if (outage) return;
     outage = true;
-    log.warn('audit spool: events wait in Redis until PostgreSQL takes them again; they will be appended in order', { err });
+    log.warn('audit spool: events wait in Redis until they can be appended to the trail; they will be, in order', { err });
   };
   const succeeded = (appended: number) => {
     if (!outage) return;
     outage = false;
-    log.info('audit spool: PostgreSQL takes events again; the spooled events are appended', { appended });
+    log.info('audit spool: draining again; the events that waited are appended', { appended });
   };
 
   let dirty = false;
