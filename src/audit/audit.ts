@@ -89,8 +89,28 @@ export interface AuditOptions {
   spool?: { redis: Redis; key: string };
 }
 
+function startOfNextUtcMonth(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+
+/**
+ * The database creates this month's and next month's partitions; ask again when this process sees a new
+ * month. Done before a batch, outside the chain lock: audit_append_many creating a partition itself (its
+ * fallback) would take the partition lock while holding the chain lock.
+ */
+export function monthlyPartitions(db: Queryable): () => Promise<void> {
+  let checked = 0;
+  return async () => {
+    if (Date.now() < checked) return;
+    await db.query('SELECT audit_ensure_partitions()');
+    checked = startOfNextUtcMonth(Date.now());
+  };
+}
+
 export function createAudit(db: Db, log: Logger, options: AuditOptions = {}): Audit {
-  const commit = groupCommit(db);
+  const prepare = monthlyPartitions(db);
+  const commit = groupCommit(db, prepare);
   const direct = async (e: AuditEvent) => {
     try {
       await commit(auditRow(e));
@@ -99,7 +119,7 @@ export function createAudit(db: Db, log: Logger, options: AuditOptions = {}): Au
       throw new AuditWriteError(e.type, err);
     }
   };
-  const drainer = options.spool ? createSpoolDrainer({ db, log, ...options.spool }) : undefined;
+  const drainer = options.spool ? createSpoolDrainer({ db, log, prepare, ...options.spool }) : undefined;
   return {
     record: direct,
     spool: drainer ? (e) => drainer.add(e) : direct,

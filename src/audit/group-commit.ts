@@ -9,7 +9,7 @@ const MAX_BATCH = 500;
 interface Waiting { row: AuditRow; resolve(): void; reject(err: unknown): void }
 
 /** Returns append(row): resolves once the row is committed in the chain, rejects if its batch failed. */
-export function groupCommit(db: Queryable, maxBatch = MAX_BATCH): (row: AuditRow) => Promise<void> {
+export function groupCommit(db: Queryable, prepare: () => Promise<void> = async () => {}, maxBatch = MAX_BATCH): (row: AuditRow) => Promise<void> {
   let queue: Waiting[] = [];
   let writing = false;
 
@@ -18,6 +18,7 @@ export function groupCommit(db: Queryable, maxBatch = MAX_BATCH): (row: AuditRow
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
       try {
+        await prepare();
         await db.query('SELECT audit_append_many($1::jsonb)', [JSON.stringify(batch.map((w) => w.row))]);
         for (const w of batch) w.resolve();
       } catch (err) {

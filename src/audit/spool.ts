@@ -40,6 +40,8 @@ export interface SpoolOptions {
   batchSize?: number;
   /** Run timers (false: tests drive the steps themselves). */
   timers?: boolean;
+  /** Before each commit (src/audit/audit.ts monthlyPartitions). */
+  prepare?: () => Promise<void>;
 }
 
 const nullableText = z.string().nullable();
@@ -96,6 +98,7 @@ export function createSpoolDrainer(o: SpoolOptions): SpoolDrainer {
 
   async function commit(entries: SpoolEntry[]): Promise<number[]> {
     if (!entries.length) return [];
+    await o.prepare?.();
     const [row] = await db.query<{ ids: Array<string | number> }>('SELECT audit_append_many($1::jsonb, $2) AS ids',
       [JSON.stringify(entries.map((e) => ({ ...e.row, spool_id: e.id }))), key]);
     return row!.ids.map(Number);
