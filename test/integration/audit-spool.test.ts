@@ -8,7 +8,8 @@ import { createDatabase, startPostgres, type RestartableServer } from '../suppor
 import { createPostgresDb, type Db } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { createLogger } from '../../src/log.ts';
-import { createAudit, type AuditEvent } from '../../src/audit/audit.ts';
+import { createAudit, auditRow, type AuditEvent } from '../../src/audit/audit.ts';
+import { groupCommit } from '../../src/audit/group-commit.ts';
 import { createSpoolDrainer } from '../../src/audit/spool.ts';
 import { verifyChain } from '../../src/audit/verify.ts';
 import { parseIdNumber } from '../../src/identity/id-number.ts';
@@ -315,6 +316,26 @@ describe('the drainer', () => {
     const [row] = await db.query<{ at: Date; details: Record<string, unknown> }>('SELECT at, details FROM audit_events WHERE id = $1', [Number(ids[0])]);
     expect(Date.now() - row!.at.getTime()).toBeLessThan(60_000);
     expect(row!.details).toEqual({ n: 7, reported_at: claimed });
+  });
+
+  it('commits concurrent records together: 50 events in a few statements, each caller told when its row is in', async () => {
+    const start = await head();
+    let statements = 0;
+    const counted = { query: <R,>(sql: string, params?: unknown[]) => { if (sql.includes('audit_append_many')) statements++; return db.query<R>(sql, params); } };
+    const commit = groupCommit(counted);
+    const rows = Array.from({ length: 50 }, (_, n) => auditRow(event(n)));
+    await Promise.all(rows.map(async (row, n) => {
+      await commit(row);
+      // Resolved only once committed: its row is visible from another connection now.
+      expect((await db.query('SELECT 1 FROM audit_events WHERE id > $1 AND details->>\'n\' = $2', [start, String(n)])).length).toBe(1);
+    }));
+    expect(statements).toBeLessThanOrEqual(2); // the first event alone, the 49 that queued behind it together
+    expect((await numbers(start)).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, n) => n));
+    // A batch that fails rejects every caller in it, and none of its rows is in the chain.
+    const broken = groupCommit({ query: (sql, params) => db.query(sql.replace('audit_append_many(', 'audit_append_many_missing('), params) });
+    const outcomes = await Promise.allSettled([broken(auditRow(event(1))), broken(auditRow(event(2)))]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(await head()).toBe(start + 50);
   });
 
   it('without Redis, writes protocol events straight into the chain before resolving', async () => {
