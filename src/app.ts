@@ -21,6 +21,7 @@ import { applyClients, type ApplyResult } from './clients/apply.ts';
 import { CLIENT_REFRESH_MS, clientsChannel, followClientChanges, publishClientChanges } from './clients/invalidation.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { protocolAudit } from './oidc/protocol-audit.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { casRoutes, casAwareMetadata, withCasClients } from './cas/index.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -110,7 +111,7 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
     const registration = createDynamicRegistration({ db: core.db, clients: core.clients, audit: core.audit, issuer: config.issuer, production: config.production });
     const provider = createProvider({
       issuer: config.issuer, production: config.production, jwks, cookieKeys: secrets.cookieKeys, pairwiseKey: secrets.pairwiseKey,
-      ttl: config.ttl, adapter, clients: withConsoleClient(withCasClients(core.clients, config.issuer), config.issuer), accounts: core.accounts, audit: core.audit, log: core.log,
+      ttl: config.ttl, adapter, clients: withConsoleClient(withCasClients(core.clients, config.issuer), config.issuer), accounts: core.accounts, log: core.log,
       registration,
     });
     provider.proxy = config.trustProxy;
@@ -139,6 +140,7 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
     const login = createLogin({ accounts: core.accounts, passwords: core.passwords, counters: core.counters, policy: config.login, anomalies });
     provider.use(requestLog(core.log));
     provider.use(securityHeaders({ production: config.production }));
+    provider.use(protocolAudit(provider, core.audit, core.log)); // no code or token leaves before its audit event is durable
     provider.use(recordLoginContext(sessionIndexFor(core), core.log)); // IP and user agent beside each session
     provider.use(interactionRoutes({ provider, login, audit: core.audit, log: core.log, csrfKey: secrets.cookieKeys[0]! }));
     provider.use(casRoutes({ provider, core, adapter, jwks, pairwiseKey: secrets.pairwiseKey }));
