@@ -79,7 +79,13 @@ describe('protocol events through the Redis spool, with PostgreSQL stopped and r
     const { core } = y.yihao;
     const browser = new Browser({ 'user-agent': 'spool-test' });
     await signIn(y, browser, A);
-    await connect(y, browser, B);
+    const tokens = await connect(y, browser, B);
+    // Durable before the response: the moment the app holds its tokens, the event is in the spool or the chain.
+    const spooled = (await core.redis!.xrange(key, '-', '+')).map(([, f]) => JSON.parse(f[1]!) as Pick<Row, 'type' | 'client_id' | 'request_id'>);
+    const appended = await protocolRows(core.db); // read after the spool: an event drained in between is in one of them
+    expect(typeof tokens.access_token).toBe('string');
+    const found = [...spooled, ...appended].filter((e) => e.type === 'token.issued' && e.client_id === B.id);
+    expect(new Set(found.map((e) => e.request_id)).size).toBe(1);
     await core.audit.flush();
 
     const rows = await protocolRows(core.db);
