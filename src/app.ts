@@ -22,6 +22,7 @@ import { applyClients, type ApplyResult } from './clients/apply.ts';
 import { CLIENT_REFRESH_MS, clientsChannel, followClientChanges, publishClientChanges } from './clients/invalidation.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { protocolAudit } from './oidc/protocol-audit.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { STYLESHEET_PATH } from './interactions/views.ts';
 import { casRoutes, casAwareMetadata, withCasClients } from './cas/index.ts';
@@ -83,7 +84,9 @@ export async function createCore(config: Config, log: Logger = createLogger(conf
     const accounts = createAccounts(db, identityKeys);
     const passwords = await createPasswords(config.argon2);
     const counters = redis ? createRedisCounters(redis, `${config.redisKeyPrefix}cnt:`) : createDbCounters(db);
-    const audit = createAudit(db, log);
+    // Protocol events are spooled in Redis when there is one (src/audit/spool.ts); the drainer stops before Redis and the database close.
+    const audit = createAudit(db, log, redis ? { spool: { redis, key: `${config.redisKeyPrefix}audit:spool` } } : {});
+    closers.unshift(() => audit.close());
     const clients = createClientStore(db, process.env);
     if (redis) closers.unshift(publishClientChanges(clients, redis, clientsChannel(config.redisKeyPrefix), log));
     await clients.refresh();
@@ -117,7 +120,7 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
     const registration = createDynamicRegistration({ db: core.db, clients: core.clients, audit: core.audit, issuer: config.issuer, production: config.production });
     const provider = createProvider({
       issuer: config.issuer, production: config.production, jwks, cookieKeys: secrets.cookieKeys, pairwiseKey: secrets.pairwiseKey,
-      ttl: config.ttl, adapter, clients: withAccountClient(withConsoleClient(withCasClients(core.clients, config.issuer), config.issuer), config.issuer), accounts: core.accounts, audit: core.audit, log: core.log,
+      ttl: config.ttl, adapter, clients: withAccountClient(withConsoleClient(withCasClients(core.clients, config.issuer), config.issuer), config.issuer), accounts: core.accounts, log: core.log,
       registration,
     });
     provider.proxy = config.trustProxy;
@@ -154,6 +157,7 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
     // Debug-level request lines only when debug lines are written: nothing to build per request otherwise.
     if (core.log.enabled?.('debug') ?? true) provider.use(requestLog(core.log));
     provider.use(securityHeaders({ production: config.production }));
+    provider.use(protocolAudit(provider, core.audit, core.log)); // no code or token leaves before its audit event is durable
     const adminApi = createAdminApi({
       provider, db: core.db, clients: core.clients, accounts: core.accounts, log: core.log, issuer: config.issuer,
       production: config.production, env: process.env,

@@ -2,9 +2,12 @@
 // Actors are internal account ids or pairwise subjects, never clear ID numbers; details are redacted like logs.
 // Fail closed: record() rejects when the event is not durably written, and callers let that fail the action —
 // GB/T 22239-2019 8.1.4.3 d) protects the audit process against interruption, so nothing happens unrecorded.
+import type { Redis } from 'ioredis';
 import type { Db, Queryable } from '../store/db.ts';
 import type { Logger } from '../log.ts';
 import { redactText } from '../log.ts';
+import { groupCommit } from './group-commit.ts';
+import { createSpoolDrainer } from './spool.ts';
 
 export interface AuditEvent {
   type: string;              // e.g. login.success, login.failure, account.locked, logout, client.applied
@@ -19,7 +22,18 @@ export interface AuditEvent {
 }
 
 export interface Audit {
+  /** Fail closed: resolves once the event is committed in PostgreSQL, else rejects with AuditWriteError. */
   record(event: AuditEvent): Promise<void>;
+  /**
+   * A protocol event (sso.connect, token.*, logout…): resolves once it is durable — in the Redis spool,
+   * which the drainer moves into the chain in order, or without Redis committed like record() — and rejects
+   * with AuditWriteError otherwise, so the request it describes can still be refused.
+   */
+  spool(event: AuditEvent): Promise<void>;
+  /** Moves everything spooled so far into the chain and waits for it (tests, CLI); rejects when it cannot. */
+  flush(): Promise<void>;
+  /** Stops the drainer after moving what it can within a bounded time. */
+  close(): Promise<void>;
 }
 
 /** The event was not written, so the action it describes must not go ahead. */
@@ -39,45 +53,77 @@ function redact(value: unknown): unknown {
   return value;
 }
 
-/** One round trip: audit_append takes the chain lock, reads the last hash, inserts and advances the head. */
+/** An event as the SQL functions read it (audit_append_many in migrations/008_audit_spool.sql): already redacted. */
+export interface AuditRow {
+  type: string;
+  outcome: string;
+  actor: string | null;
+  client_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  details: Record<string, unknown>;
+}
+
+export function auditRow(e: AuditEvent): AuditRow {
+  return {
+    type: e.type, outcome: e.outcome, actor: e.actor ?? null, client_id: e.clientId ?? null, session_id: e.sessionId ?? null,
+    ip: e.ip ?? null, user_agent: e.userAgent?.slice(0, 512) ?? null, request_id: e.requestId ?? null,
+    details: redact(JSON.parse(JSON.stringify(e.details ?? {}))) as Record<string, unknown>,
+  };
+}
+
+/** One event inside the caller's transaction (a change and its record together: src/admin/audited.ts, prune). */
 export async function appendEvent(q: Queryable, e: AuditEvent): Promise<number> {
+  const r = auditRow(e);
   const [row] = await q.query<{ id: number | string }>(
     'SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) AS id',
-    [e.type, e.outcome, e.actor ?? null, e.clientId ?? null, e.sessionId ?? null, e.ip ?? null,
-      e.userAgent?.slice(0, 512) ?? null, e.requestId ?? null, JSON.stringify(redact(JSON.parse(JSON.stringify(e.details ?? {}))))],
+    [r.type, r.outcome, r.actor, r.client_id, r.session_id, r.ip, r.user_agent, r.request_id, JSON.stringify(r.details)],
   );
   return Number(row!.id);
 }
 
-const NO_PARTITION = '23514'; // check_violation: "no partition of relation … found for row"
+export interface AuditOptions {
+  /** Protocol events go to this Redis stream first (src/audit/spool.ts); without it they are committed directly. */
+  spool?: { redis: Redis; key: string };
+}
 
 function startOfNextUtcMonth(ms: number): number {
   const d = new Date(ms);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
-export function createAudit(db: Db, log: Logger): Audit {
-  // The database creates this month's and next month's partitions; ask again when this process sees a new month.
-  let partitionsChecked = 0;
-  const ensurePartitions = async () => {
+/**
+ * The database creates this month's and next month's partitions; ask again when this process sees a new
+ * month. Done before a batch, outside the chain lock: audit_append_many creating a partition itself (its
+ * fallback) would take the partition lock while holding the chain lock.
+ */
+export function monthlyPartitions(db: Queryable): () => Promise<void> {
+  let checked = 0;
+  return async () => {
+    if (Date.now() < checked) return;
     await db.query('SELECT audit_ensure_partitions()');
-    partitionsChecked = startOfNextUtcMonth(Date.now());
+    checked = startOfNextUtcMonth(Date.now());
   };
+}
+
+export function createAudit(db: Db, log: Logger, options: AuditOptions = {}): Audit {
+  const prepare = monthlyPartitions(db);
+  const commit = groupCommit(db, prepare);
+  const direct = async (e: AuditEvent) => {
+    try {
+      await commit(auditRow(e));
+    } catch (err) {
+      log.error('audit write failed', { type: e.type, err });
+      throw new AuditWriteError(e.type, err);
+    }
+  };
+  const drainer = options.spool ? createSpoolDrainer({ db, log, prepare, ...options.spool }) : undefined;
   return {
-    async record(e) {
-      try {
-        if (Date.now() >= partitionsChecked) await ensurePartitions();
-        try {
-          await appendEvent(db, e);
-        } catch (err) {
-          if ((err as { code?: string }).code !== NO_PARTITION) throw err;
-          await ensurePartitions(); // the database's clock is already in a month we have not prepared
-          await appendEvent(db, e);
-        }
-      } catch (err) {
-        log.error('audit write failed', { type: e.type, err });
-        throw new AuditWriteError(e.type, err);
-      }
-    },
+    record: direct,
+    spool: drainer ? (e) => drainer.add(e) : direct,
+    flush: () => drainer?.flush() ?? Promise.resolve(),
+    close: () => drainer?.stop() ?? Promise.resolve(),
   };
 }

@@ -7,7 +7,6 @@ import type { Accounts } from '../accounts/accounts.ts';
 import type { ClientStore } from '../clients/store.ts';
 import { clientAdapter } from '../clients/store.ts';
 import { cachedAccountLookup } from '../accounts/account-cache.ts';
-import type { Audit } from '../audit/audit.ts';
 import type { Logger } from '../log.ts';
 import { t } from '../interactions/i18n.ts';
 import { requestLanguage } from '../interactions/language.ts';
@@ -32,7 +31,6 @@ export interface ProviderOptions {
   adapter: (name: string) => Adapter;
   clients: ClientStore;
   accounts: Accounts;
-  audit: Audit;
   log: Logger;
   /** RFC 7591/7592 under initial access tokens (src/registration/); registration stays off without it. */
   registration?: DynamicRegistration;
@@ -192,37 +190,7 @@ export function createProvider(o: ProviderOptions): Provider {
   const provider = new Provider(o.issuer, configuration);
   keepClientInstances(provider, o.clients); // one Client per registration, not one hash per find
   provider.on('server_error', (_ctx, err) => o.log.error('provider server error', { err }));
-  // Protocol events for the audit trail. The response has already gone out when these fire, so a
-  // failed write cannot refuse the action; it is logged loudly instead (docs/audit.md).
-  const note = (ctx: KoaContextWithOIDC | undefined, type: string, extra: { actor?: string; clientId?: string; sessionId?: string; details?: Record<string, unknown> }) => {
-    void o.audit.record({
-      type, outcome: 'success', ip: ctx?.ip, userAgent: ctx?.get('user-agent'), requestId: ctx?.state.requestId as string | undefined,
-      clientId: extra.clientId ?? ctx?.oidc?.client?.clientId, ...extra,
-    }).catch((err) => o.log.error('audit write failed', { type, err }));
-  };
-  provider.on('authorization.success', (ctx) => {
-    note(ctx, 'sso.connect', { actor: ctx.oidc.session?.accountId, sessionId: ctx.oidc.session?.uid, details: { scope: ctx.oidc.params?.scope } });
-  });
-  provider.on('grant.success', (ctx) => {
-    const refresh = ctx.oidc.params?.grant_type === 'refresh_token';
-    const source = ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.ClientCredentials;
-    note(ctx, refresh ? 'token.refreshed' : 'token.issued', { actor: (source as { accountId?: string } | undefined)?.accountId, details: { grant_type: ctx.oidc.params?.grant_type } });
-  });
-  provider.on('grant.revoked', (ctx, grantId) => note(ctx, 'grant.revoked', { actor: ctx.oidc?.account?.accountId, details: { grantId } }));
-  // RFC 7009 revocation answers 200 whatever the token was; record the request the client made.
-  provider.use(async (ctx, next) => {
-    await next();
-    const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
-    if (oidc?.route === 'revocation' && ctx.status === 200) note(ctx as unknown as KoaContextWithOIDC, 'token.revoked', { details: { token_type_hint: oidc.params?.token_type_hint } });
-  });
-  provider.on('end_session.success', (ctx) => note(ctx, 'logout', { actor: ctx.oidc.session?.accountId, sessionId: ctx.oidc.session?.uid }));
-
-  provider.on('backchannel.error', (ctx, err, client, accountId, sid) => {
-    o.log.warn('back-channel logout failed', { clientId: client.clientId, err });
-    void o.audit.record({ type: 'logout.backchannel', outcome: 'failure', actor: accountId, clientId: client.clientId, sessionId: sid, ip: ctx?.ip, details: { error: err.message } }).catch(() => {});
-  });
-  provider.on('backchannel.success', (ctx, client, accountId, sid) => {
-    void o.audit.record({ type: 'logout.backchannel', outcome: 'success', actor: accountId, clientId: client.clientId, sessionId: sid, ip: ctx?.ip }).catch(() => {});
-  });
+  // Its protocol events reach the audit trail through src/oidc/protocol-audit.ts, mounted in src/app.ts.
   return provider;
 }
+

@@ -113,7 +113,7 @@ describe.each(STORAGES)('single sign-on on %s storage', (storage) => {
     expect(again.html).toContain('name="password"');
 
     // Every step is in the audit trail, attributed to the internal account id, never the number.
-    // (Protocol events are written just after the response, so wait for them briefly.)
+    // (Protocol events reach the chain through the spool's drainer, within a tenth of a second: poll for them.)
     await vi.waitFor(async () => {
       const events = await y.yihao.core.db.query<{ type: string; actor: string | null; client_id: string | null }>(
         "SELECT type, actor, client_id FROM audit_events WHERE type IN ('login.success', 'sso.connect', 'token.issued', 'token.refreshed', 'logout', 'logout.backchannel')");

@@ -223,7 +223,8 @@ describe('audit trail on PostgreSQL: privileges, outages and the CLI', () => {
   it('gives the application role append and read only: no UPDATE, DELETE, direct INSERT or back-dating', async () => {
     await db.exec(`CREATE ROLE ${role} LOGIN;
       GRANT SELECT ON audit_events TO ${role};
-      GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, text, text, text, jsonb), audit_ensure_partitions() TO ${role};`);
+      GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, text, text, text, jsonb), audit_append_many(jsonb, text),
+        audit_spool_position(text), audit_ensure_partitions() TO ${role};`);
     const appUrl = new URL(url);
     appUrl.username = role;
     const app = createPostgresDb(appUrl.toString());
@@ -236,10 +237,10 @@ describe('audit trail on PostgreSQL: privileges, outages and the CLI', () => {
         await expect(app.query(sql), sql).rejects.toThrow(/permission denied/);
       }
       // Nothing partial: when the write is refused, neither a row nor a head move remains, and the chain goes on.
-      await db.exec(`REVOKE EXECUTE ON FUNCTION audit_append(text, text, text, text, text, text, text, text, jsonb) FROM ${role}`);
+      await db.exec(`REVOKE EXECUTE ON FUNCTION audit_append_many(jsonb, text) FROM ${role}`);
       await expect(createAudit(app, silent).record(event(2))).rejects.toThrow(/^audit event login\.success could not be written \(action refused\): permission denied/);
       expect(await db.query('SELECT id FROM audit_chain_head')).toEqual([{ id: 3 }]);
-      await db.exec(`GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, text, text, text, jsonb) TO ${role}`);
+      await db.exec(`GRANT EXECUTE ON FUNCTION audit_append_many(jsonb, text) TO ${role}`);
       await createAudit(app, silent).record(event(3));
       expect((await rowsOf(db)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
       expect((await verifyChain(db)).findings).toEqual([]);
@@ -330,15 +331,14 @@ describe('a login without its audit record', () => {
       const successes = async () => (await admin.query("SELECT 1 FROM audit_events WHERE type = 'login.success'")).length;
 
       // The audit write fails (as a superuser we take its function away; the app runs as one too).
-      const fn = 'audit_append(text, text, text, text, text, text, text, text, jsonb)';
-      await admin.exec(`ALTER FUNCTION ${fn} RENAME TO audit_append_paused`);
+      await admin.exec('ALTER FUNCTION audit_append_many(jsonb, text) RENAME TO audit_append_paused');
       const refused = await login();
       expect(refused.status).toBe(503);
       expect(refused.url.startsWith(rp.redirectUri)).toBe(false);
       expect(await successes()).toBe(0);
       expect(y.logs.join('')).toContain('audit write failed');
 
-      await admin.exec(`ALTER FUNCTION audit_append_paused(text, text, text, text, text, text, text, text, jsonb) RENAME TO audit_append`);
+      await admin.exec('ALTER FUNCTION audit_append_paused(jsonb, text) RENAME TO audit_append_many');
       expect((await login()).url.startsWith(`${rp.redirectUri}?code=`)).toBe(true);
       expect(await successes()).toBe(1);
       expect((await verifyChain(core.db)).findings).toEqual([]);

@@ -125,6 +125,8 @@ describe('cluster mode: yihao start --workers 2 on PostgreSQL + Redis', () => {
     });
     primary.stderr!.on('data', (chunk: Buffer) => { stderr += chunk; });
     await until('yihao listening', () => logs.some((l) => l.msg === 'yihao listening') || primary.exitCode !== null, 40_000);
+    // The banner follows the log line and may arrive in a later chunk of the pipe.
+    await until('demo citizen', () => /Password:\s+\S+/.test(stdout) || primary.exitCode !== null, 10_000);
     if (primary.exitCode !== null) throw new Error(`yihao start exited (${primary.exitCode}):\n${stdout}\n${stderr}`);
     const printed = /ID number: (\S+)\s+Password:\s+(\S+)/.exec(stdout);
     if (!printed) throw new Error(`no demo citizen in:\n${stdout}`);

@@ -59,16 +59,17 @@ async function terminate(child: ChildProcess, signal: NodeJS.Signals) {
  * Stops the server and removes its directory. A detached shell watches this process meanwhile: if the
  * runner dies without teardown (even SIGKILL), it does the same, so no server or directory outlives the run.
  */
-function managed(child: ChildProcess, dir: string, signal: 'INT' | 'TERM'): () => Promise<void> {
-  const pid = child.pid!;
+function managed(current: () => ChildProcess, dir: string, signal: 'INT' | 'TERM', pidExpr = String(current().pid)): () => Promise<void> {
+  const pid = '$pid';
   const reaper = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done
+    pid=${pidExpr}
     kill -${signal} ${pid} 2>/dev/null
     for i in $(seq 50); do kill -0 ${pid} 2>/dev/null || break; sleep 0.2; done
     kill -KILL ${pid} 2>/dev/null; rm -rf '${dir}'`], { detached: true, stdio: 'ignore' });
   reaper.unref();
   return async () => {
     reaper.kill();
-    await terminate(child, `SIG${signal}`);
+    await terminate(current(), `SIG${signal}`);
     rmSync(dir, { recursive: true, force: true });
   };
 }
@@ -99,7 +100,14 @@ export interface PostgresOptions {
   sharedBuffers?: string;
 }
 
-export async function startPostgres(options: PostgresOptions = {}): Promise<Server> {
+export interface RestartableServer extends Server {
+  /** Stops the server (fast shutdown) but keeps its data, like a database host going down for a while. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  resume(): Promise<void>;
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<RestartableServer> {
   const bin = postgresBinDir();
   const who = postgresIdentity();
   const dir = mkdtempSync(join(tmpdir(), 'yihao-pg-'));
@@ -113,23 +121,33 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Serv
     throw new Error(`initdb failed: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
   }
   const port = await freePort();
-  const { child, log } = launch(join(bin, 'postgres'), [
-    '-D', data, '-p', String(port), '-k', dir,
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-    '-c', `shared_buffers=${options.sharedBuffers ?? '32MB'}`, '-c', 'max_connections=200', '-c', 'max_wal_size=256MB',
-  ], who);
-  const stop = managed(child, dir, 'INT'); // SIGINT = fast shutdown
-  try {
+  const start = async () => {
+    const { child, log } = launch(join(bin, 'postgres'), [
+      '-D', data, '-p', String(port), '-k', dir,
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+      '-c', `shared_buffers=${options.sharedBuffers ?? '32MB'}`, '-c', 'max_connections=200', '-c', 'max_wal_size=256MB',
+    ], who);
     await waitFor('postgres', async () => {
       execFileSync(join(bin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)]);
       return true;
-    }, child, log);
-  } catch (err) {
-    await stop();
+    }, child, log).catch(async (err) => {
+      await terminate(child, 'SIGINT');
+      throw err;
+    });
+    return child;
+  };
+  let child = await start().catch((err) => {
+    rmSync(dir, { recursive: true, force: true });
     throw err;
-  }
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+  });
+  // The reaper reads the running postmaster's pid from its data directory, so it finds a resumed server too.
+  const stop = managed(() => child, dir, 'INT', `$(head -1 '${data}/postmaster.pid' 2>/dev/null)`);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop,
+    halt: () => terminate(child, 'SIGINT'), // SIGINT = fast shutdown
+    async resume() { child = await start(); },
+  };
 }
 
 /** Creates a fresh database (name made unique with a random suffix) and returns its URL. */
@@ -178,7 +196,7 @@ export async function startRedis(o: { replicaOf?: number } = {}): Promise<Server
     '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--daemonize', 'no',
     ...(o.replicaOf ? ['--replicaof', '127.0.0.1', String(o.replicaOf)] : []),
   ]);
-  const stop = managed(child, dir, 'TERM');
+  const stop = managed(() => child, dir, 'TERM');
   try {
     await waitFor('redis-server', () => ping(port), child, log);
   } catch (err) {
@@ -201,7 +219,7 @@ export async function startRedisSentinel(primaryPort: number, name: string): Pro
     `sentinel failover-timeout ${name} 5000`, '',
   ].join('\n'));
   const { child, log } = launch(exe, [join(dir, 'sentinel.conf'), '--sentinel']);
-  const stop = managed(child, dir, 'TERM');
+  const stop = managed(() => child, dir, 'TERM');
   try {
     await waitFor('redis sentinel', () => ping(port), child, log);
   } catch (err) {
