@@ -1,5 +1,7 @@
 // What the storage servers saw: Redis commands and PostgreSQL transactions per flow (round trips
 // are what a connect flow mostly waits on), and Redis memory — per SSO session, and over time.
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
@@ -165,25 +167,46 @@ export interface RoundTripCounter {
   close(): Promise<void>;
 }
 
+// The audit spool's drainer runs beside the requests (src/audit/spool.ts): its reads and trims are not a
+// flow's round trips. The XADD that spools a flow's event is, and is counted.
+const DRAINER_COMMANDS = new Set(['xlen', 'xrange', 'xtrim', 'xdel']);
+
 /**
  * Redis round trips per flow, exactly: MONITOR shows every command with the client it came from ("lua"
  * for those a script runs); a MULTI…EXEC block is one round trip (ioredis writes it at once). Count at
- * concurrency 1, so that no two flows' commands share a write by chance.
+ * concurrency 1, so that no two flows' commands share a write by chance. A plain socket reads the
+ * MONITOR stream: ioredis's monitor mode loses a race when a monitored line arrives with MONITOR's own
+ * +OK in one packet (its "Command queue state error"), which a busy keyspace makes likely.
  */
 export async function roundTripCounter(url: string): Promise<RoundTripCounter> {
-  const base = new Redis(url, { maxRetriesPerRequest: 2 });
-  const monitor = await base.monitor();
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  await once(socket, 'connect');
+  socket.write('MONITOR\r\n');
   let roundTrips = 0;
   let scriptCommands = 0;
   let last = 0;
   const inMulti = new Set<string>();
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    last = performance.now();
-    if (source === 'lua') { scriptCommands++; return; }
-    const cmd = String(args[0]).toLowerCase();
-    if (cmd === 'multi') { inMulti.add(source); roundTrips++; return; }
-    if (cmd === 'exec' || cmd === 'discard') { inMulti.delete(source); return; }
-    if (!inMulti.has(source)) roundTrips++;
+  let buffered = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl;
+    while ((nl = buffered.indexOf('\r\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 2);
+      // +1795333654.637200 [0 127.0.0.1:50448] "xtrim" "key" …   (+OK first)
+      const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]*)"/.exec(line);
+      if (!m) continue;
+      const [, source, name] = m;
+      const cmd = name!.toLowerCase();
+      if (DRAINER_COMMANDS.has(cmd)) continue;
+      last = performance.now();
+      if (source === 'lua') { scriptCommands++; continue; }
+      if (cmd === 'multi') { inMulti.add(source!); roundTrips++; continue; }
+      if (cmd === 'exec' || cmd === 'discard') { inMulti.delete(source!); continue; }
+      if (!inMulti.has(source!)) roundTrips++;
+    }
   });
   return {
     async count(during) {
@@ -195,8 +218,7 @@ export async function roundTripCounter(url: string): Promise<RoundTripCounter> {
       return { flows, roundTripsPerFlow: roundTrips / flows, scriptCommandsPerFlow: scriptCommands / flows };
     },
     async close() {
-      monitor.disconnect();
-      await base.quit();
+      socket.destroy();
     },
   };
 }
