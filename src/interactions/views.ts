@@ -13,21 +13,26 @@ export const STYLESHEET_PATH = '/assets/yihao.css';
 
 export { escapeHtml };
 
-interface Layout {
+export interface Layout {
   lang: Lang;
   title: string;
   langSwitchHref?: string | undefined;
   main: string;
+  /** More same-origin stylesheets after the site's own (the citizen's account pages add theirs). */
+  stylesheets?: string[];
+  /** Already-escaped HTML at the top of the footer (the account pages' sign-out link). */
+  footer?: string;
 }
 
-function layout({ lang, title, langSwitchHref, main }: Layout): string {
+/** The citizen-facing page frame: header with the language switch, main, privacy footer. */
+export function layout({ lang, title, langSwitchHref, main, stylesheets = [], footer = '' }: Layout): string {
   const m = t(lang);
   const other = otherLanguage(lang);
   const langSwitch = langSwitchHref
     ? `<a class="lang-switch" href="${escapeHtml(langSwitchHref)}" lang="${other}" hreflang="${other}">${escapeHtml(m.switchLanguage)}</a>`
     : '';
   return htmlDocument({
-    lang, title: `${title} - ${m.siteName}`, stylesheets: [STYLESHEET_PATH], body: `<a class="skip-link" href="#main">${escapeHtml(m.skipToContent)}</a>
+    lang, title: `${title} - ${m.siteName}`, stylesheets: [STYLESHEET_PATH, ...stylesheets], body: `<a class="skip-link" href="#main">${escapeHtml(m.skipToContent)}</a>
 <header class="site-header">
 <div class="site-header-inner">
 <span class="site-name">${escapeHtml(m.siteName)}</span>
@@ -39,7 +44,7 @@ ${main}
 </main>
 <footer class="site-footer">
 <div class="container">
-<p>${escapeHtml(m.privacy)}</p>
+${footer}<p>${escapeHtml(m.privacy)}</p>
 </div>
 </footer>`,
   });

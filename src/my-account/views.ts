@@ -1,9 +1,9 @@
 // The "my apps" pages: server-rendered, no scripts, the login pages' look (their stylesheet and header),
 // plus a few rules of their own. The confirmation before a withdrawal is a <details> element: it opens in
 // the page without JavaScript, and only its own button posts.
-import { CLAIM_LABELS, otherLanguage, t, type Lang } from '../interactions/i18n.ts';
-import { escapeHtml as h, fill, htmlDocument } from '../http/html.ts';
-import { STYLESHEET_PATH } from '../interactions/views.ts';
+import { CLAIM_LABELS, t, type Lang } from '../interactions/i18n.ts';
+import { escapeHtml as h, fill } from '../http/html.ts';
+import { layout } from '../interactions/views.ts';
 import { ACCOUNT_PATHS } from './client.ts';
 import { accountText } from './text.ts';
 import type { MyApp } from './my-apps.ts';
@@ -11,27 +11,9 @@ import type { MyApp } from './my-apps.ts';
 interface Frame { lang: Lang; langSwitchHref?: string; signOutHref?: string }
 
 function page(f: Frame, title: string, main: string): string {
-  const m = t(f.lang);
-  const other = otherLanguage(f.lang);
-  const langSwitch = f.langSwitchHref
-    ? `<a class="lang-switch" href="${h(f.langSwitchHref)}" lang="${other}" hreflang="${other}">${h(m.switchLanguage)}</a>` : '';
-  return htmlDocument({
-    lang: f.lang, title: `${title} - ${m.siteName}`, stylesheets: [STYLESHEET_PATH, ACCOUNT_PATHS.stylesheet],
-    body: `<a class="skip-link" href="#main">${h(m.skipToContent)}</a>
-<header class="site-header">
-<div class="site-header-inner">
-<span class="site-name">${h(m.siteName)}</span>
-${langSwitch}
-</div>
-</header>
-<main id="main" class="container" tabindex="-1">
-${main}
-</main>
-<footer class="site-footer">
-<div class="container">
-${f.signOutHref ? `<p><a href="${h(f.signOutHref)}">${h(accountText(f.lang).signOut)}</a></p>\n` : ''}<p>${h(m.privacy)}</p>
-</div>
-</footer>`,
+  return layout({
+    lang: f.lang, title, langSwitchHref: f.langSwitchHref, main, stylesheets: [ACCOUNT_PATHS.stylesheet],
+    footer: f.signOutHref ? `<p><a href="${h(f.signOutHref)}">${h(accountText(f.lang).signOut)}</a></p>\n` : '',
   });
 }
 
