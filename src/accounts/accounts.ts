@@ -148,7 +148,7 @@ export function createAccounts(db: Db, keys: IdentityKeys): Accounts {
     async completePasswordReset(id, hash, replacing, q = db) {
       return (await q.query(
         `UPDATE accounts SET password_hash = $2, password_reset_required = false, temporary_password_expires_at = NULL, updated_at = now()
-         WHERE id = $1 AND password_hash = $3 AND password_reset_required AND temporary_password_expires_at > now() RETURNING id`,
+         WHERE id = $1 AND password_hash = $3 AND password_reset_required AND temporary_password_expires_at > now() AND status = 'active' RETURNING id`,
         [id, hash, replacing])).length === 1;
     },
     revealIdNumber: (account) => decryptIdNumber(keys, account.idCiphertext),

@@ -14,6 +14,7 @@ import { verifyChain } from '../audit/verify.ts';
 import { ID_NUMBER_MESSAGES, parseIdNumber, maskIdNumber } from '../identity/id-number.ts';
 import type { Actor, SessionOversight } from '../sessions/oversight.ts';
 import { changeAccount, endsSessions, isAccountAction } from './account-actions.ts';
+import { consoleRoles } from './permissions.ts';
 import { fill, fromBeijingInput, h, notice, type Frame, type Viewer } from './layout.ts';
 import { loginsLastHour, recentAnomalies, searchAudit } from './queries.ts';
 import type { ConsoleSession } from './session.ts';
@@ -208,6 +209,9 @@ export function createConsolePages(deps: { core: Core; login: Login; oversight: 
     async issueTemporaryPassword(c: Call, accountId: string) {
       const account = await accounts.findById(accountId);
       if (!account) return c.fail(404, c.frame.m.accountNotFound);
+      // 三员分立: a security administrator must not be able to sign in as another administrator (or give
+      // themselves another's roles) through a password they chose to issue. Operators use the CLI.
+      if (consoleRoles(account.roles).length) return c.fail(403, c.frame.m.temporaryRefusedForAdministrators);
       const by = { ...c.by, reason: reasonOf(c.form) };
       const issued = await issueTemporaryPassword({ db, accounts, passwords: core.passwords }, account, by, core.config.temporaryPasswordHours);
       const ended = (await oversight.endAll({ accountId }, by)).ended.length;

@@ -217,6 +217,18 @@ describe('temporary password and the new password after it (postgres+redis)', ()
     const account = await sec.browser.request(`${y.issuer}/admin/accounts/${ids[OTHER.idNumber]}`);
     expect(account.html).toContain('临时密码有效期至');
     expect(account.html).not.toContain(shown!);
+    expect(account.html).toContain('/temporary-password"'); // a citizen's page offers the action (an administrator's, below, does not)
+
+    // Not for an administrator (三员分立): the security administrator would sign in with the others' roles.
+    const issuedBefore = (await auditOf('account.temporary_password_issued')).length;
+    for (const admin of [SYSADMIN, AUDITOR, SECADMIN]) {
+      const adminId = ids[admin.idNumber]!;
+      const refused = await sec.browser.request(`${y.issuer}/admin/accounts/${adminId}/temporary-password`, { form: { csrf: sec.csrf } });
+      expect(refused.status).toBe(403);
+      expect(refused.html).toContain('控制台不能为其签发临时密码');
+      expect((await sec.browser.request(`${y.issuer}/admin/accounts/${adminId}`)).html).not.toContain('/temporary-password"');
+    }
+    expect(await auditOf('account.temporary_password_issued')).toHaveLength(issuedBefore);
   });
 
   it('voids an open new-password page when the temporary password is reissued, and throttles temporary passwords like any', async () => {

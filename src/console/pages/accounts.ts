@@ -3,6 +3,7 @@
 // password or withdraw that requirement, and issue a temporary password (shown once, on its own result page).
 import type { Account } from '../../accounts/accounts.ts';
 import { groupTemporaryPassword } from '../../accounts/temporary-password.ts';
+import { consoleRoles } from '../permissions.ts';
 import { beijing, facts, field, fill, h, hidden, notice, page, type Frame } from '../layout.ts';
 
 export function accountSearchPage(f: Frame, v: { error?: string }): string {
@@ -45,7 +46,8 @@ ${locked || v.failures >= v.maxFailures
 ${a.temporaryPasswordExpiresAt ? '' : a.passwordResetRequired
     ? actionForm(f, { account: a, action: 'cancel-reset', label: m.cancelReset })
     : actionForm(f, { account: a, action: 'force-reset', label: m.forceReset, hint: m.forceResetHint, danger: true, endSessions: true })}
-${actionForm(f, { account: a, action: 'temporary-password', label: m.issueTemporary, hint: m.issueTemporaryHint, danger: true })}
+${consoleRoles(a.roles).length ? `<p class="hint">${h(m.temporaryRefusedForAdministrators)}</p>`
+    : actionForm(f, { account: a, action: 'temporary-password', label: m.issueTemporary, hint: m.issueTemporaryHint, danger: true })}
 </div>` : '';
   const links = [
     viewer?.can('sessions.read') ? `<a href="/admin/sessions?account=${encodeURIComponent(a.id)}">${h(m.viewSessions)}</a>` : '',
