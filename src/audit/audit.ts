@@ -44,12 +44,21 @@ export class AuditWriteError extends Error {
   }
 }
 
+// PostgreSQL's text and jsonb refuse U+0000 and lone surrogates: one such character from a request (a
+// header, a parameter) would fail the row — and with it a whole batch, and the spool behind it, forever.
+// Stored as U+FFFD instead: the row still says something odd was sent.
+export function storableText(text: string): string {
+  return text.toWellFormed().replace(/\u0000/g, '\uFFFD');
+}
+
+const cleanText = (text: string) => storableText(redactText(text));
+
 // Redacted value by value (not over the JSON text, where masking digits inside a number would break it).
 function redact(value: unknown): unknown {
-  if (typeof value === 'string') return redactText(value);
+  if (typeof value === 'string') return cleanText(value);
   if (typeof value === 'number') return Number.isInteger(value) && redactText(String(value)) !== String(value) ? redactText(String(value)) : value;
   if (Array.isArray(value)) return value.map(redact);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [redactText(k), redact(v)]));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [cleanText(k), redact(v)]));
   return value;
 }
 
@@ -66,10 +75,20 @@ export interface AuditRow {
   details: Record<string, unknown>;
 }
 
+/** Every string in a value (keys included) made storable: rows that were spooled before they were cleaned. */
+export function storable<T>(value: T): T {
+  if (typeof value === 'string') return storableText(value) as T;
+  if (Array.isArray(value)) return value.map(storable) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableText(k), storable(v)])) as T;
+  return value;
+}
+
+const text = (v: string | null | undefined) => (v === null || v === undefined ? null : storableText(v));
+
 export function auditRow(e: AuditEvent): AuditRow {
   return {
-    type: e.type, outcome: e.outcome, actor: e.actor ?? null, client_id: e.clientId ?? null, session_id: e.sessionId ?? null,
-    ip: e.ip ?? null, user_agent: e.userAgent?.slice(0, 512) ?? null, request_id: e.requestId ?? null,
+    type: storableText(e.type), outcome: e.outcome, actor: text(e.actor), client_id: text(e.clientId), session_id: text(e.sessionId),
+    ip: text(e.ip), user_agent: text(e.userAgent?.slice(0, 512)), request_id: text(e.requestId),
     details: redact(JSON.parse(JSON.stringify(e.details ?? {}))) as Record<string, unknown>,
   };
 }

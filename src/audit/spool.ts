@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Db } from '../store/db.ts';
 import type { Logger } from '../log.ts';
-import { auditRow, AuditWriteError, type AuditEvent, type AuditRow } from './audit.ts';
+import { auditRow, AuditWriteError, storable, type AuditEvent, type AuditRow } from './audit.ts';
 
 export type SpooledRow = AuditRow & { at: string };
 export interface SpoolEntry { id: string; row: SpooledRow }
@@ -57,7 +57,7 @@ function parseEntry(id: string, fields: string[]): SpooledRow {
   const i = fields.indexOf('e');
   try {
     const parsed = spooledRow.safeParse(JSON.parse(fields[i + 1] ?? ''));
-    if (i >= 0 && i % 2 === 0 && parsed.success) return parsed.data;
+    if (i >= 0 && i % 2 === 0 && parsed.success) return storable(parsed.data); // spooled before rows were cleaned
   } catch { /* not JSON: below */ }
   return {
     at: new Date(Number(id.split('-')[0])).toISOString(), type: 'audit.spool_unreadable', outcome: 'failure', actor: null, client_id: null,

@@ -254,6 +254,27 @@ describe('the drainer', () => {
     expect((await verifyChain(db)).findings).toEqual([]);
   });
 
+  it('stores NUL and lone surrogates from a request as U+FFFD: such an event neither fails nor blocks the ones behind it', async () => {
+    const start = await head();
+    const key = `t${randomBytes(4).toString('hex')}:audit:spool`;
+    const d = drainer({}, key);
+    await d.add({ type: 'token.revoked', outcome: 'success', userAgent: 'ua\u0000x', details: { token_type_hint: '\u0000', ['k\u0000']: 'a\uD800b' } });
+    // As an older release spooled it, uncleaned: the drainer cleans it too.
+    await conns.at(-1)!.xadd(key, '*', 'e', JSON.stringify({
+      at: new Date().toISOString(), type: 'logout', outcome: 'success', actor: null, client_id: null, session_id: null, ip: null,
+      user_agent: 'raw\u0000', request_id: null, details: { n: 1, hint: '\u0000' },
+    }));
+    await d.add(event(2));
+    await d.flush();
+    expect(await conns.at(-1)!.xlen(key)).toBe(0);
+    const rows = await db.query<{ type: string; user_agent: string; details: Record<string, unknown> }>(
+      'SELECT type, user_agent, details FROM audit_events WHERE id > $1 ORDER BY id', [start]);
+    expect(rows.map((r) => r.type)).toEqual(['token.revoked', 'logout', event(2).type]);
+    expect(rows[0]).toMatchObject({ user_agent: 'ua\uFFFDx', details: { token_type_hint: '\uFFFD', ['k\uFFFD']: 'a\uFFFDb' } });
+    expect(rows[1]).toMatchObject({ user_agent: 'raw\uFFFD', details: { hint: '\uFFFD' } });
+    expect((await verifyChain(db)).findings).toEqual([]);
+  });
+
   it('appends each event once, in stream order, with two drainers on two connections racing', async () => {
     const start = await head();
     const key = `t${randomBytes(4).toString('hex')}:audit:spool`;
