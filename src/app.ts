@@ -171,7 +171,7 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
       { matches: (path) => path.startsWith(`${AUTHORIZATION_PATH}/`), middleware: recordLoginContext(sessionIndexFor(core), core.log, { authorizationPath: AUTHORIZATION_PATH }) },
       { matches: (path) => path === STYLESHEET_PATH || path.startsWith('/interaction/'), middleware: interactionRoutes({
         provider, login, audit: core.audit, log: core.log, csrfKey: secrets.cookieKeys[0]!,
-        db: core.db, accounts: core.accounts, passwords: core.passwords, adapter,
+        db: core.db, accounts: core.accounts, passwords: core.passwords, adapter, counters: core.counters,
       }) },
       { matches: under('/cas'), middleware: casRoutes({ provider, core, adapter, jwks, pairwiseKey: secrets.pairwiseKey }) },
       { matches: under(REGISTRATION_PATH), middleware: registration.middleware }, // RFC 7591/7592 at /reg: the request the Client adapter's writes are made for

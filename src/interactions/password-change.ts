@@ -5,6 +5,7 @@
 // MAX_ATTEMPTS tries, or on success.
 import { createHash } from 'node:crypto';
 import type { AdapterFactory } from 'oidc-provider';
+import type { Counters } from '../store/counters.ts';
 
 export interface ChangeProof {
   accountId: string;
@@ -13,7 +14,6 @@ export interface ChangeProof {
    * proof void. A digest, so that no password hash is copied into the short-lived storage.
    */
   hashDigest: string;
-  attempts: number;
   /** Epoch seconds: never later than the interaction's own end. */
   exp: number;
 }
@@ -25,12 +25,15 @@ const MAX_SECONDS = 30 * 60;
 const now = () => Math.floor(Date.now() / 1000);
 export const hashDigest = (passwordHash: string) => createHash('sha256').update(passwordHash).digest('base64url');
 
-export function createChangeProofs(adapter: AdapterFactory) {
+export function createChangeProofs(adapter: AdapterFactory, counters: Counters) {
   const store = adapter('PasswordChange');
+  // Tries are counted atomically (parallel posts must not share a count), beside the proof.
+  const triesKey = (uid: string) => `pwchange:${uid}`;
   const save = (uid: string, p: ChangeProof) => store.upsert(uid, { ...p } as never, Math.max(1, p.exp - now()));
   return {
     async start(uid: string, interactionExp: number, accountId: string, passwordHash: string): Promise<void> {
-      await save(uid, { accountId, hashDigest: hashDigest(passwordHash), attempts: 0, exp: Math.min(interactionExp, now() + MAX_SECONDS) });
+      await counters.reset(triesKey(uid));
+      await save(uid, { accountId, hashDigest: hashDigest(passwordHash), exp: Math.min(interactionExp, now() + MAX_SECONDS) });
     },
     /** The live proof for this interaction, if any. */
     async find(uid: string): Promise<ChangeProof | undefined> {
@@ -39,12 +42,9 @@ export function createChangeProofs(adapter: AdapterFactory) {
     },
     /** Counts one try; false when the tries are used up (the proof is then gone). */
     async spend(uid: string, p: ChangeProof): Promise<boolean> {
-      if (p.attempts + 1 > MAX_ATTEMPTS) {
-        await store.destroy(uid);
-        return false;
-      }
-      await save(uid, { ...p, attempts: p.attempts + 1 });
-      return true;
+      if ((await counters.hit(triesKey(uid), Math.max(1, p.exp - now()), MAX_ATTEMPTS + 1)) <= MAX_ATTEMPTS) return true;
+      await store.destroy(uid);
+      return false;
     },
     end: (uid: string) => store.destroy(uid),
   };

@@ -19,6 +19,7 @@ import { noStore, pageCsp } from '../http/security-headers.ts';
 import { t, type Lang, type Messages } from './i18n.ts';
 import { requestLanguage } from './language.ts';
 import { createChangeProofs, hashDigest } from './password-change.ts';
+import type { Counters } from '../store/counters.ts';
 import { loginPage, consentPage, messagePage, passwordChangePage, STYLESHEET, STYLESHEET_PATH } from './views.ts';
 import { ACR_PASSWORD } from '../oidc/provider.ts';
 
@@ -27,7 +28,7 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 export interface InteractionDeps {
   provider: Provider; login: Login; audit: Audit; log: Logger; csrfKey: string;
   /** For the new password after a temporary one: the account, its hash, and the proof kept with the interaction. */
-  db: Db; accounts: Accounts; passwords: Passwords; adapter: AdapterFactory;
+  db: Db; accounts: Accounts; passwords: Passwords; adapter: AdapterFactory; counters: Counters;
 }
 
 const ROUTE = /^\/interaction\/([\w-]{1,64})(?:\/(login|password|confirm|abort))?$/;
@@ -44,7 +45,7 @@ function newPasswordMessage(m: Messages, p: PasswordProblem | ConfirmProblem): s
 
 export function interactionRoutes(deps: InteractionDeps) {
   const { provider, login, audit, log, accounts, passwords } = deps;
-  const proofs = createChangeProofs(deps.adapter);
+  const proofs = createChangeProofs(deps.adapter, deps.counters);
 
   const csrfFor = (uid: string) => createHmac('sha256', deps.csrfKey).update(`csrf:${uid}`).digest('base64url');
   const csrfValid = (uid: string, token: string | null) => {

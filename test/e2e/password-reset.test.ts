@@ -252,6 +252,18 @@ describe('temporary password and the new password after it (postgres+redis)', ()
     expect(throttled.back.status).toBe(429);
     expect(throttled.back.html).not.toContain('name="new_password"');
 
+    // The new-password page's tries are counted atomically: of 26 posted at once, at most 20 are looked at.
+    await y.yihao.core.counters.reset(`login:number:${y.yihao.core.accounts.indexOf(OTHER.idNumber)}`); // the lock above, lifted as an unlock would
+    const third = await issue();
+    const t = await start();
+    const change = await submitLogin(t.browser, t.page, OTHER.idNumber, third);
+    expect(change.html).toContain('name="new_password"');
+    const tries = await Promise.all(Array.from({ length: 26 }, () => choose(t.browser, change, 'short', 'mismatch')));
+    const looked = tries.filter((r) => r.status === 400).length;
+    expect(looked).toBeLessThanOrEqual(20);
+    expect(tries.every((r) => r.status === 400 || r.status === 403)).toBe(true);
+    expect((await choose(t.browser, change, NEW_PASSWORD)).status).toBe(403); // the proof is gone
+
     const unknown = await runCli(['accounts', 'reset-password', '--id-number', idNumber('31010419700101123')], y.env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no account with this identity number');
