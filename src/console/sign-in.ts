@@ -2,10 +2,10 @@
 // authorization endpoint for the built-in console client (PKCE, prompt=login: an administrator presents
 // the password again for the console), the code read and consumed in-process at /admin/callback, and only
 // an account holding a console role gets a console session. Every sign-in, refusal and sign-out is audited.
-import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { AdapterFactory } from 'oidc-provider';
+import { createInternalSignIn } from '../oidc/internal-sign-in.ts';
 import type { JWK } from 'jose';
 import type { Accounts, Account } from '../accounts/accounts.ts';
 import type { Audit } from '../audit/audit.ts';
@@ -17,10 +17,6 @@ import { consoleRoles } from './permissions.ts';
 import type { ConsoleSession, ConsoleSessions } from './session.ts';
 
 const LOGIN_STATE_TTL_SECONDS = 30 * 60;
-const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
-const stateCookie = (state: string) => `yihao_console_${state}`;
-
-interface LoginState { returnTo: string; codeChallenge: string; iat: number }
 
 export type SignInResult =
   | { ok: true; session: ConsoleSession; account: Account }
@@ -35,60 +31,25 @@ export function createConsoleSignIn(deps: {
   provider: Provider; adapter: AdapterFactory; accounts: Accounts; audit: Audit; log: Logger; sessions: ConsoleSessions;
   issuer: string; production: boolean; jwks: { keys: JWK[] };
 }) {
-  const { provider, accounts, audit, log, sessions, issuer } = deps;
-  const states = deps.adapter('ConsoleLogin');
-  const callbackUrl = `${issuer}${CONSOLE_PATHS.callback}`;
+  const { accounts, audit, log, sessions, issuer } = deps;
+  const signIn = createInternalSignIn({
+    provider: deps.provider, adapter: deps.adapter, stateModel: 'ConsoleLogin', clientId: CONSOLE_CLIENT_ID, issuer,
+    callbackPath: CONSOLE_PATHS.callback, cookiePrefix: 'yihao_console_', stateTtlSeconds: LOGIN_STATE_TTL_SECONDS,
+    production: deps.production, safeReturnTo, prompt: 'login', // an administrator presents the password again for the console
+  });
   const verifyLogoutToken = createLogoutTokenVerifier({ issuer, jwks: deps.jwks });
   const requestOf = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') || null, requestId: (ctx.state.requestId as string | undefined) ?? null });
 
-  /** Single use: the state is consumed (atomically, on both stores) before it is read. */
-  async function useState(state: string): Promise<LoginState | undefined> {
-    try {
-      await states.consume(state);
-    } catch {
-      return undefined;
-    }
-    const found = (await states.find(state)) as (LoginState & { consumed?: number }) | undefined;
-    return found && found.iat + LOGIN_STATE_TTL_SECONDS > Date.now() / 1000 ? found : undefined;
-  }
-
   return {
     /** Sends the browser to the provider's authorization endpoint for the console client. */
-    async start(ctx: Context, returnTo: string): Promise<void> {
-      const state = randomBytes(16).toString('base64url');
-      // /admin/callback reads the code in-process and compares the challenge: the verifier is never needed.
-      const codeChallenge = s256(randomBytes(32).toString('base64url'));
-      await states.upsert(state, { returnTo: safeReturnTo(returnTo), codeChallenge, iat: Math.floor(Date.now() / 1000) } as never, LOGIN_STATE_TTL_SECONDS);
-      // Binds the state to this browser: someone else's code cannot be replayed here (login CSRF).
-      ctx.cookies.set(stateCookie(state), '1', {
-        signed: true, httpOnly: true, sameSite: 'lax', secure: deps.production, path: CONSOLE_PATHS.callback, maxAge: LOGIN_STATE_TTL_SECONDS * 1000,
-      });
-      const auth = new URL(`${issuer}/auth`);
-      auth.search = new URLSearchParams({
-        client_id: CONSOLE_CLIENT_ID, response_type: 'code', redirect_uri: callbackUrl, scope: 'openid', state,
-        code_challenge: codeChallenge, code_challenge_method: 'S256', prompt: 'login',
-      }).toString();
-      ctx.redirect(auth.href);
-    },
+    start: (ctx: Context, returnTo: string) => signIn.start(ctx, returnTo),
 
     /** /admin/callback: the code → a console session, for an account holding a console role. */
     async callback(ctx: Context): Promise<SignInResult & { returnTo?: string }> {
-      const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
-      const bound = state !== undefined && ctx.cookies.get(stateCookie(state), { signed: true }) === '1';
-      if (state) ctx.cookies.set(stateCookie(state), null, { path: CONSOLE_PATHS.callback, signed: true });
-      const started = bound ? await useState(state!) : undefined;
-      if (!started) return { ok: false, reason: 'expired' };
-      if (ctx.query.error !== undefined) return { ok: false, reason: 'failed' };
-
-      const code = typeof ctx.query.code === 'string' ? await provider.AuthorizationCode.find(ctx.query.code) : undefined;
-      const valid = code && !code.isExpired && code.clientId === CONSOLE_CLIENT_ID && code.redirectUri === callbackUrl
-        && code.codeChallengeMethod === 'S256' && code.codeChallenge === started.codeChallenge && code.accountId && code.sid && code.sessionUid;
-      if (!valid) return { ok: false, reason: 'expired' };
-      try {
-        await code.consume(); // atomic: a replayed code gets no second console session
-      } catch {
-        return { ok: false, reason: 'expired' };
-      }
+      const redeemed = await signIn.redeem(ctx);
+      if (typeof redeemed === 'string') return { ok: false, reason: redeemed };
+      const { code, returnTo } = redeemed;
+      if (!code.sid) return { ok: false, reason: 'expired' }; // the console client has back-channel logout: codes carry its sid
       const account = await accounts.findById(code.accountId!);
       const roles = account?.status === 'active' ? consoleRoles(account.roles) : [];
       const event = { actor: code.accountId!, clientId: CONSOLE_CLIENT_ID, sessionId: code.sessionUid!, ...requestOf(ctx) };
@@ -99,7 +60,7 @@ export function createConsoleSignIn(deps: {
       // Fail closed: a sign-in that cannot be recorded does not happen.
       await audit.record({ ...event, type: 'console.signed_in', outcome: 'success', details: { roles } });
       const session = await sessions.start(ctx, { accountId: account.id, sid: code.sid!, sessionUid: code.sessionUid! });
-      return { ok: true, session, account, returnTo: started.returnTo };
+      return { ok: true, session, account, returnTo };
     },
 
     /** /admin/backchannel-logout: the yihao session ended, so does the console session bound to it. */
