@@ -5,13 +5,12 @@
 // clients/registration.ts dispatches here, and this module reads its approval schema: the schema is
 // built on first use so that the import cycle never touches a value before it exists.
 import { z } from 'zod';
-import { IdNumberApprovalSchema, type ClientMetadata, type FieldError, type RegistrationContext, type RegistrationResult } from '../clients/registration.ts';
+import { checkUri, IdNumberApprovalSchema, type ClientMetadata, type FieldError, type RegistrationContext, type RegistrationResult } from '../clients/registration.ts';
 import { RELEASABLE_CLAIMS, SCOPE_CLAIMS } from '../clients/policy.ts';
 import { parseServicePrefix } from './services.ts';
 
 export const CAS_PROTOCOL = 'cas';
 const CAS_SCOPES = ['openid', 'profile', 'phone', 'id_number'] as const;
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** The stored registration of a CAS service (what the file says, normalised). */
 export interface CasRegistration extends ClientMetadata {
@@ -53,22 +52,6 @@ function buildSchema() {
   });
 }
 
-function checkLogoutUrl(value: string, ctx: RegistrationContext, errors: FieldError[]) {
-  const field = 'logout_url';
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    errors.push({ field, message: 'must be an absolute URL' });
-    return;
-  }
-  if (value.includes('#')) errors.push({ field, message: 'must not contain a fragment (#)' });
-  if (url.username || url.password) errors.push({ field, message: 'must not contain credentials' });
-  if (url.protocol === 'https:') return;
-  if (url.protocol === 'http:' && !ctx.production && LOOPBACK_HOSTS.has(url.hostname)) return;
-  errors.push({ field, message: ctx.production ? 'must use https' : 'must use https (http is accepted only for localhost in development)' });
-}
-
 export function parseCasRegistration(input: unknown, ctx: RegistrationContext): RegistrationResult {
   schema ??= buildSchema();
   const parsed = schema.safeParse(input);
@@ -95,7 +78,7 @@ export function parseCasRegistration(input: unknown, ctx: RegistrationContext): 
   if (hosts.size > 1) {
     errors.push({ field: 'cas_services', message: `must all name one host (scheme, port and path may differ), found ${[...hosts].join(', ')}: register one CAS client per host` });
   }
-  if (r.logout_url) checkLogoutUrl(r.logout_url, ctx, errors);
+  if (r.logout_url) checkUri('logout_url', r.logout_url, ctx, errors, { allowQuery: true });
 
   // The scopes the released attributes need; allowed_scopes, when given, must cover them.
   const needed = new Set<string>(['openid']);

@@ -1,9 +1,8 @@
 // Which registered CAS client a `service` URL belongs to. Prefixes, never regular expressions (the
 // classic CAS open-redirect hole): scheme, host and port must be equal, and the path must start with
 // the registered path at a "/" boundary. A ticket is later bound to the exact service string.
+import { LOOPBACK_HOSTS } from '../clients/registration.ts';
 import type { CasRegistration } from './registration.ts';
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export type ParsedPrefix = { ok: true; url: URL } | { ok: false; message: string };
 

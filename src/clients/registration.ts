@@ -6,7 +6,7 @@ import { ACR_LEVELS, ADMIN_SCOPE, RELEASABLE_CLAIMS, TTL_BOUNDS, claimsOfScopes 
 import { isCasRegistration, parseCasRegistration } from '../cas/registration.ts';
 
 export const SUPPORTED_SCOPES = ['openid', 'profile', 'phone', 'id_number', 'offline_access', ADMIN_SCOPE] as const;
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+export const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export interface FieldError { field: string; message: string }
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
@@ -89,7 +89,8 @@ function hasRedirectUri(raw: unknown): boolean {
 
 export type Registration = z.infer<typeof RegistrationSchema>;
 
-function checkUri(field: string, value: string, ctx: RegistrationContext, errors: FieldError[], opts: { allowQuery: boolean }) {
+/** An absolute https URL (http only for loopback in development), without fragment or credentials. */
+export function checkUri(field: string, value: string, ctx: RegistrationContext, errors: FieldError[], opts: { allowQuery: boolean }) {
   let url: URL;
   try {
     url = new URL(value);
