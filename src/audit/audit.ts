@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Db, Queryable } from '../store/db.ts';
 import type { Logger } from '../log.ts';
 import { redactText } from '../log.ts';
+import type { ChainRow } from './canonical.ts';
 import { groupCommit } from './group-commit.ts';
 import { createSpoolDrainer } from './spool.ts';
 
@@ -63,17 +64,7 @@ function redact(value: unknown): unknown {
 }
 
 /** An event as the SQL functions read it (audit_append_many in migrations/008_audit_spool.sql): already redacted. */
-export interface AuditRow {
-  type: string;
-  outcome: string;
-  actor: string | null;
-  client_id: string | null;
-  session_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  details: Record<string, unknown>;
-}
+export type AuditRow = Omit<ChainRow, 'id' | 'at' | 'details' | 'prev_hash' | 'hash'> & { details: Record<string, unknown> };
 
 /** Every string in a value (keys included) made storable: rows that were spooled before they were cleaned. */
 export function storable<T>(value: T): T {
