@@ -17,7 +17,7 @@ import { createAccounts, type Accounts } from './accounts/accounts.ts';
 import { createPasswords, type Passwords } from './accounts/passwords.ts';
 import { createLogin } from './accounts/login.ts';
 import { createAudit, type Audit } from './audit/audit.ts';
-import { createClientStore, type ClientStore } from './clients/store.ts';
+import { createClientStore, withBuiltInClients, type ClientStore } from './clients/store.ts';
 import { applyClients, type ApplyResult } from './clients/apply.ts';
 import { CLIENT_REFRESH_MS, clientsChannel, followClientChanges, publishClientChanges } from './clients/invalidation.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
@@ -34,9 +34,9 @@ import { requestLog } from './http/request-log.ts';
 import { byPath, under } from './http/mount.ts';
 import { createAdminApi } from './admin/api.ts';
 import { BASE as ADMIN_API_BASE } from './admin/routes.ts';
-import { consoleRoutes, withConsoleClient, CONSOLE_PATHS } from './console/index.ts';
+import { consoleRoutes, consoleClientMetadata, CONSOLE_PATHS } from './console/index.ts';
 import { accountRoutes } from './my-account/routes.ts';
-import { withAccountClient, ACCOUNT_PATHS } from './my-account/client.ts';
+import { accountClientMetadata, ACCOUNT_PATHS } from './my-account/client.ts';
 import { anomalyDetectorFor, startAnomalySweeper } from './anomaly/index.ts';
 import { createDynamicRegistration, REGISTRATION_PATH } from './registration/index.ts';
 import { acceptRotatedSecrets } from './clients/secret-grace.ts';
@@ -120,7 +120,7 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
     const registration = createDynamicRegistration({ db: core.db, clients: core.clients, audit: core.audit, issuer: config.issuer, production: config.production });
     const provider = createProvider({
       issuer: config.issuer, production: config.production, jwks, cookieKeys: secrets.cookieKeys, pairwiseKey: secrets.pairwiseKey,
-      ttl: config.ttl, adapter, clients: withAccountClient(withConsoleClient(withCasClients(core.clients, config.issuer), config.issuer), config.issuer), accounts: core.accounts, log: core.log,
+      ttl: config.ttl, adapter, clients: withBuiltInClients(withCasClients(core.clients, config.issuer), [consoleClientMetadata(config.issuer), accountClientMetadata(config.issuer)]), accounts: core.accounts, log: core.log,
       registration,
     });
     provider.proxy = config.trustProxy;

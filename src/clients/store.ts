@@ -167,3 +167,20 @@ export function clientAdapter(store: ClientStore, writes?: ClientWrites) {
     async revokeByGrantId() {},
   };
 }
+
+/**
+ * The client store as the provider sees it, with yihao's own built-in registrations (the console, the
+ * citizen's account pages) added: served from memory, never stored, and in all() for the outgoing-fetch
+ * allow-list (the console's back-channel endpoint is on the issuer's origin).
+ */
+export function withBuiltInClients(store: ClientStore, builtIns: ClientMetadata[]): ClientStore {
+  const byId = new Map(builtIns.map((m) => [m.client_id, m]));
+  return {
+    ...store,
+    async find(clientId) {
+      return byId.get(clientId) ?? store.find(clientId);
+    },
+    cached: (clientId) => byId.get(clientId) ?? store.cached(clientId),
+    all: () => [...store.all().filter((m) => !byId.has(m.client_id)), ...builtIns],
+  };
+}

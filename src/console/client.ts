@@ -3,7 +3,6 @@
 // to the yihao session's sid, and when that session ends the provider's back-channel logout reaches
 // /admin/backchannel-logout like any other app. The registration is built in, not stored: it cannot be
 // changed, disabled or deleted through the admin API, and a stored client with the same id is shadowed.
-import type { ClientStore } from '../clients/store.ts';
 import type { ClientMetadata } from '../clients/registration.ts';
 
 export const CONSOLE_CLIENT_ID = 'yihao-console';
@@ -33,19 +32,5 @@ export function consoleClientMetadata(issuer: string): ClientMetadata {
     backchannel_logout_uri: `${issuer}${CONSOLE_PATHS.backchannelLogout}`,
     backchannel_logout_session_required: true,
     subject_type: 'pairwise',
-  };
-}
-
-/** The client store as the provider sees it, with the console's built-in registration added. */
-export function withConsoleClient(store: ClientStore, issuer: string): ClientStore {
-  const metadata = consoleClientMetadata(issuer);
-  return {
-    ...store,
-    async find(clientId) {
-      return clientId === CONSOLE_CLIENT_ID ? metadata : store.find(clientId);
-    },
-    cached: (clientId) => (clientId === CONSOLE_CLIENT_ID ? metadata : store.cached(clientId)),
-    // The outgoing-fetch allow-list reads all(): the console's back-channel endpoint is on the issuer's origin.
-    all: () => [...store.all().filter((m) => m.client_id !== CONSOLE_CLIENT_ID), metadata],
   };
 }

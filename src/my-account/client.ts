@@ -3,7 +3,6 @@
 // their SSO session is alive — and the page keeps a short session of its own bound to that SSO session. The
 // registration is built in, not stored: it cannot be changed, disabled or deleted, and a stored client with
 // the same id is shadowed.
-import type { ClientStore } from '../clients/store.ts';
 import type { ClientMetadata } from '../clients/registration.ts';
 import { CONSOLE_CLIENT_ID } from '../console/client.ts';
 
@@ -32,17 +31,5 @@ export function accountClientMetadata(issuer: string): ClientMetadata {
     // The code never leaves yihao (/account/callback reads it in-process); PKCE binds it to the sign-in started.
     token_endpoint_auth_method: 'none',
     subject_type: 'pairwise',
-  };
-}
-
-/** The client store as the provider sees it, with the account pages' built-in registration added. */
-export function withAccountClient(store: ClientStore, issuer: string): ClientStore {
-  const metadata = accountClientMetadata(issuer);
-  return {
-    ...store,
-    async find(clientId) {
-      return clientId === ACCOUNT_CLIENT_ID ? metadata : store.find(clientId);
-    },
-    cached: (clientId) => (clientId === ACCOUNT_CLIENT_ID ? metadata : store.cached(clientId)),
   };
 }
