@@ -74,6 +74,7 @@ describe('password reset in Chromium', () => {
     await page.goto(accountUrl);
     expect(await page.locator('.facts').textContent()).toContain('临时密码有效期至');
     expect(await page.content()).not.toContain(temporary);
+    expect(await page.content()).not.toContain(temporary.replace(/ /g, ''));
   });
 
   it('takes the citizen on a phone from the temporary password to a new one and back to the app', async () => {
