@@ -14,8 +14,10 @@ export function keepClientInstances(provider: Provider, store: { find(clientId: 
   const find = Client.find.bind(Client);
   const instances = new WeakMap<ClientMetadata, Promise<ClientInstance>>();
   Client.find = async (id: string) => {
-    const metadata = typeof id === 'string' && id ? await store.find(id) : undefined;
-    if (!metadata) return find(id); // unknown: the library's answer, as before
+    if (typeof id !== 'string' || !id) return find(id); // malformed: the library's own answer
+    const metadata = await store.find(id);
+    // Unknown: the library would ask the Client adapter, i.e. the same store, again (no static clients here).
+    if (!metadata) return undefined;
     let client = instances.get(metadata);
     if (!client) {
       client = find(id);
