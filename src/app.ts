@@ -18,6 +18,7 @@ import { createPasswords, type Passwords } from './accounts/passwords.ts';
 import { createLogin } from './accounts/login.ts';
 import { createAudit, type Audit } from './audit/audit.ts';
 import { createClientStore, withBuiltInClients, type ClientStore } from './clients/store.ts';
+import type { ClientMetadata } from './clients/registration.ts';
 import { applyClients, type ApplyResult } from './clients/apply.ts';
 import { CLIENT_REFRESH_MS, clientsChannel, followClientChanges, publishClientChanges } from './clients/invalidation.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
@@ -128,10 +129,12 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
     // entries, and ctx.ip feeds the per-IP login throttle and the audit trail.
     if (config.trustProxy) provider.maxIpsCount = 1;
     acceptRotatedSecrets(provider, core.db, core.clients, process.env);
+    // What the provider would make of a registration (CAS services as their internal clients): for files, the admin API and the console.
+    const validate = async (m: ClientMetadata) => { await provider.Client.validate(casAwareMetadata(m, config.issuer) as never); };
 
     const clientsApplied: ApplyResult = options.startupTasks === false ? { plan: [], problems: [], applied: false } : await applyClients(config.clientsDir, {
       store: core.clients, audit: core.audit, context: { production: config.production, env: process.env },
-      validate: async (m) => { await provider.Client.validate(casAwareMetadata(m, config.issuer) as never); }, actor: 'startup',
+      validate, actor: 'startup',
     });
     for (const p of clientsApplied.problems) {
       for (const e of p.errors) core.log.warn('client registration refused', { file: p.file, field: e.field, reason: e.message });
@@ -161,7 +164,7 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
     const adminApi = createAdminApi({
       provider, db: core.db, clients: core.clients, accounts: core.accounts, log: core.log, issuer: config.issuer,
       production: config.production, env: process.env,
-      validate: async (m) => { await provider.Client.validate(casAwareMetadata(m, config.issuer) as never); },
+      validate,
       sessions: { oversight: sessionOversightFor(core, provider), audit: core.audit },
       initialAccessTokens: registration.admin,
     });
@@ -178,7 +181,7 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
       { matches: under(ADMIN_API_BASE), middleware: adminApi.middleware },
       { matches: under(CONSOLE_PATHS.base), middleware: consoleRoutes({ // /admin: the administrators' console, an internal client like CAS services
         provider, core, adapter, jwks, login, csrfKey: secrets.cookieKeys[0]!,
-        validate: async (m) => { await provider.Client.validate(casAwareMetadata(m, config.issuer) as never); },
+        validate,
       }) },
       // /account: the citizen's own pages ("my apps"), an internal client like the console.
       { matches: under(ACCOUNT_PATHS.base), middleware: accountRoutes({ provider, core, adapter, csrfKey: secrets.cookieKeys[0]! }) },

@@ -62,6 +62,7 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
     touch(clientId);
     for (const l of listeners) l(clientId);
   };
+  const readEnabled = async (clientId: string) => (await db.query<Row>('SELECT client_id, metadata FROM clients WHERE client_id = $1 AND NOT disabled', [clientId]))[0];
   const store: ClientStore = {
     async refresh() {
       const since = version;
@@ -79,9 +80,9 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
       const hit = cache.get(clientId);
       if (hit) return hit;
       // Registered by another process since our last refresh.
-      const rows = await db.query<Row>('SELECT client_id, metadata FROM clients WHERE client_id = $1 AND NOT disabled', [clientId]);
-      if (!rows[0]) return undefined;
-      const served = serve(rows[0].metadata);
+      const row = await readEnabled(clientId);
+      if (!row) return undefined;
+      const served = serve(row.metadata);
       cache.set(clientId, served);
       return served;
     },
@@ -92,7 +93,7 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
     },
     async reload(clientId) {
       const mine = touch(clientId);
-      const [row] = await db.query<Row>('SELECT client_id, metadata FROM clients WHERE client_id = $1 AND NOT disabled', [clientId]);
+      const row = await readEnabled(clientId);
       if (touchedAt.get(clientId) !== mine) return; // a newer change or reload is under way
       if (row) cache.set(clientId, serve(row.metadata));
       else cache.delete(clientId);

@@ -96,4 +96,3 @@ export function createConsoleSignIn(deps: {
     },
   };
 }
-export type ConsoleSignIn = ReturnType<typeof createConsoleSignIn>;

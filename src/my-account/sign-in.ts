@@ -46,4 +46,3 @@ export function createAccountSignIn(deps: {
     },
   };
 }
-export type AccountSignIn = ReturnType<typeof createAccountSignIn>;

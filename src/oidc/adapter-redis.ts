@@ -18,6 +18,7 @@
 // the account id would only matter without that prefix, and then it would put the person's index in another
 // slot than the Grant written in the same MULTI.
 import type { Redis } from 'ioredis';
+import { script } from '../store/redis.ts';
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
 import { redisSessionScripts } from '../sessions/session-index-redis.ts';
 import type { GrantIndex } from './grant-index.ts';
@@ -99,13 +100,6 @@ local id = redis.call('GET', KEYS[1])
 if not id then return false end
 return redis.call('GET', ARGV[1] .. id)
 `;
-
-type Script = (...args: (string | number)[]) => Promise<unknown>;
-
-function script(redis: Redis, name: string, numberOfKeys: number, lua: string): Script {
-  redis.defineCommand(name, { numberOfKeys, lua }); // EVALSHA, falling back to EVAL once per server
-  return (...args) => (redis as unknown as Record<string, Script>)[name]!(...args);
-}
 
 const accountGrantsKey = (prefix: string, accountId: string) => `${prefix}grants:acct:${accountId}`;
 

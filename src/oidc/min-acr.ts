@@ -7,7 +7,7 @@ import { meetsAcr, type ClientPolicy } from '../clients/policy.ts';
 
 const { Check } = interactionPolicy;
 
-export function minAcrCheck(reachable: readonly string[]) {
+function minAcrCheck(reachable: readonly string[]) {
   return new Check('client_min_acr', 'the client requires a higher level of assurance', 'login_required', (ctx: KoaContextWithOIDC) => {
     const required = (ctx.oidc.client as unknown as ClientPolicy | undefined)?.min_acr;
     if (!required) return Check.NO_NEED_TO_PROMPT;

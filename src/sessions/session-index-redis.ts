@@ -18,6 +18,7 @@
 // Most saves are activity (the same account, apps and login, a later expiry): those leave the sets alone
 // while the TTLs given them, with an hour's margin, still cover the new expiry — 7 commands instead of ~20.
 import type { Redis } from 'ioredis';
+import { script } from '../store/redis.ts';
 import type { AdapterPayload } from 'oidc-provider';
 import { decodeCursor, encodeCursor, pageLimit, type SessionEntry, type SessionFilter, type SessionIndex } from './session-index.ts';
 
@@ -210,13 +211,6 @@ const COUNT = `${COMMON}
 reap(now_ms(), tonumber(ARGV[2]))
 return redis.call('ZCARD', KEYS[1])
 `;
-
-type Script = (...args: (string | number)[]) => Promise<unknown>;
-
-function script(redis: Redis, name: string, numberOfKeys: number, lua: string): Script {
-  redis.defineCommand(name, { numberOfKeys, lua }); // EVALSHA, falling back to EVAL once per server
-  return (...args) => (redis as unknown as Record<string, Script>)[name]!(...args);
-}
 
 // After the session expires its meta stays this long, so that the reaper can still find its sets.
 const META_GRACE_MS = 24 * 3600 * 1000;

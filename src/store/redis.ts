@@ -84,3 +84,11 @@ export function createRedis(url: string): Redis {
     failoverDetector: true,
   });
 }
+
+export type Script = (...args: (string | number)[]) => Promise<unknown>;
+
+/** A Lua script as a command of this connection: EVALSHA, falling back to EVAL once per server. */
+export function script(redis: Redis, name: string, numberOfKeys: number, lua: string): Script {
+  redis.defineCommand(name, { numberOfKeys, lua });
+  return (...args) => (redis as unknown as Record<string, Script>)[name]!(...args);
+}
