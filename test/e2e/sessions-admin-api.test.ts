@@ -1,12 +1,11 @@
 // Session oversight through the admin API, as a security administrator uses it: a browser login at the admin
 // console, bearer tokens, real HTTP, on both storage setups. Only the security_admin role gets in; identity
 // numbers travel in a header or a body, never a URL; every response matches the schema its route declares.
-import { createServer, type Server } from 'node:http';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { startYihao, STORAGES, freePort, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, STORAGES, type RunningYihao } from '../support/yihao.ts';
 import { Browser } from '../support/browser.ts';
-import { discover, authorizationRequest, finish, submitLogin, oidc, type RpClient } from '../support/relying-party.ts';
+import { discover, authorizationRequest, finish, submitLogin, startLogoutReceiver, oidc, type RpClient } from '../support/relying-party.ts';
 import { checkCharacter, parseIdNumber } from '../../src/identity/id-number.ts';
 import { adminRoutes } from '../../src/admin/routes.ts';
 import { changeRole } from '../../src/admin/roles.ts';
@@ -21,8 +20,7 @@ const CITIZEN = { idNumber: idNumber('32010219850615001'), password: 'citizen pa
 
 describe.each(STORAGES)('session oversight in the admin API on %s storage', (storage) => {
   let y: RunningYihao;
-  let receiver: Server;
-  const deliveries: { path: string; token: string }[] = [];
+  let receiver: Awaited<ReturnType<typeof startLogoutReceiver>>;
   let CONSOLE: RpClient;
   let BOT: RpClient;
   let APP: RpClient;
@@ -60,14 +58,8 @@ describe.each(STORAGES)('session oversight in the admin API on %s storage', (sto
   }
 
   beforeAll(async () => {
-    const port = await freePort();
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => { body += c; });
-      req.on('end', () => { deliveries.push({ path: req.url ?? '', token: new URLSearchParams(body).get('logout_token') ?? '' }); res.writeHead(200).end(); });
-    });
-    await new Promise<void>((r) => receiver.listen(port, '127.0.0.1', r));
-    const rp = `http://localhost:${port}`;
+    receiver = await startLogoutReceiver();
+    const rp = `http://localhost:${receiver.port}`;
     CONSOLE = { id: 'admin-console', secret: 'c'.repeat(40), redirectUri: `${rp}/console/cb`, postLogoutUri: `${rp}/console/` };
     BOT = { id: 'automation', secret: 'b'.repeat(40), redirectUri: `${rp}/unused`, postLogoutUri: `${rp}/` };
     APP = { id: 'social-security', secret: 's'.repeat(40), redirectUri: `${rp}/app/cb`, postLogoutUri: `${rp}/app/` };
@@ -93,8 +85,7 @@ describe.each(STORAGES)('session oversight in the admin API on %s storage', (sto
 
   afterAll(async () => {
     await y?.stop();
-    receiver?.closeAllConnections();
-    await new Promise((r) => receiver?.close(r));
+    await receiver?.stop();
   });
 
   it('lets only a security administrator see and end sessions, with the number kept out of URLs', async () => {
@@ -147,8 +138,8 @@ describe.each(STORAGES)('session oversight in the admin API on %s storage', (sto
     expect(all.json.ended[0].deliveries[0]).toMatchObject({ client_id: APP.id, sid: second.claims()!.sid, outcome: 'delivered' });
     const jwks = createRemoteJWKSet(new URL(`${y.issuer}/jwks`));
     const sids = [];
-    for (const d of deliveries.filter((x) => x.path === '/app/backchannel')) {
-      sids.push((await jwtVerify(d.token, jwks, { issuer: y.issuer, audience: APP.id, typ: 'logout+jwt' })).payload.sid);
+    for (const d of receiver.deliveries.filter((x) => x.path === '/app/backchannel')) {
+      sids.push((await jwtVerify(d.logoutToken, jwks, { issuer: y.issuer, audience: APP.id, typ: 'logout+jwt' })).payload.sid);
     }
     expect(sids.sort()).toEqual([first.claims()!.sid, second.claims()!.sid].sort());
     expect((await api('GET', '/admin/api/sessions', { token, headers: { 'Id-Number': CITIZEN.idNumber } })).json.sessions).toEqual([]);
