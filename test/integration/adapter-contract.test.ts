@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { errors, type AdapterFactory } from 'oidc-provider';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createDbAdapter, createDbGrantIndex, startSweeper } from '../../src/oidc/adapter-db.ts';
 import { backfillAccountGrantIndex, createRedisAdapter, createRedisGrantIndex } from '../../src/oidc/adapter-redis.ts';
 import type { GrantIndex } from '../../src/oidc/grant-index.ts';
@@ -271,9 +271,13 @@ describe.each(backends)('oidc adapter on %s', (_name, open) => {
     await adapter('Interaction').upsert(gone, { jti: gone }, 1);
     await adapter('Interaction').upsert(kept, { jti: kept }, 60);
     const stop = startSweeper(db, 100);
-    await sleep(1400);
-    stop();
-    const rows = await db.query<{ id: string }>('SELECT id FROM oidc_models WHERE id = ANY($1)', [[gone, kept]]);
-    expect(rows.map((r) => r.id)).toEqual([kept]);
+    try {
+      await vi.waitFor(async () => {
+        const rows = await db.query<{ id: string }>('SELECT id FROM oidc_models WHERE id = ANY($1)', [[gone, kept]]);
+        expect(rows.map((r) => r.id)).toEqual([kept]);
+      }, { timeout: 5000, interval: 100 });
+    } finally {
+      stop();
+    }
   });
 });
