@@ -148,10 +148,26 @@ function machineBusySeconds(): number {
   }
 }
 
+/** CPU seconds of one thread: a process's event-loop thread is the task whose id is the pid. */
+function threadSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return (f[11]! + f[12]!) / clockTicks();
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Average cores busy during a row (1.0 = one full core). */
 export interface CpuUse {
   /** The server measured (with its cluster workers, if any). */
   server: number;
+  /**
+   * The server's event-loop thread alone (its main process's, in a cluster): the resource a Node server
+   * runs out of first. Unlike flows/s it hardly moves when other processes take the cores.
+   */
+  serverLoop: number;
   loadGenerator: number;
   databaseServers: number;
   /** The bench's own idle servers (the other side of the comparison) and this runner. */
@@ -168,6 +184,7 @@ export function cpuMeter(pids: MeterPids): { stop(): CpuUse } {
   const roots = new Map<number, string>([[pids.server, 'server'], [pids.loadGenerator, 'loadGenerator'],
     ...pids.idleServers.map((p): [number, string] => [p, 'idle'])]);
   const t0 = performance.now();
+  const loop0 = threadSeconds(pids.server);
   const groups0 = groupSeconds(roots);
   const self0 = process.cpuUsage();
   const machine0 = machineBusySeconds();
@@ -178,7 +195,8 @@ export function cpuMeter(pids: MeterPids): { stop(): CpuUse } {
       const delta = (g: string) => Math.max(0, ((groups.get(g) ?? 0) - (groups0.get(g) ?? 0)) / seconds);
       const self = process.cpuUsage(self0);
       const use = {
-        server: delta('server'), loadGenerator: delta('loadGenerator'), databaseServers: delta('databases'),
+        server: delta('server'), serverLoop: (threadSeconds(pids.server) - loop0) / seconds,
+        loadGenerator: delta('loadGenerator'), databaseServers: delta('databases'),
         benchIdle: delta('idle') + (self.user + self.system) / 1e6 / seconds,
         machine: (machineBusySeconds() - machine0) / seconds,
       };

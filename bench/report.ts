@@ -68,7 +68,10 @@ const cores = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(2));
 const perFlow = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(1));
 /** Milliseconds of server CPU per flow: steadier than flows/s on a busy machine (the server waits less, it does not work less). */
 export const serverCpuMsPerFlow = (r: Pick<Row, 'cpu' | 'flowsPerSec'>) => (r.flowsPerSec > 0 ? (1000 * r.cpu.server) / r.flowsPerSec : Number.NaN);
-const cpuPerFlow = (r: Row) => { const v = serverCpuMsPerFlow(r); return Number.isNaN(v) ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1); };
+/** The event-loop thread's CPU per flow (rows of older result files have none). */
+export const loopCpuMsPerFlow = (r: Pick<Row, 'cpu' | 'flowsPerSec'>) => (r.flowsPerSec > 0 && r.cpu.serverLoop !== undefined ? (1000 * r.cpu.serverLoop) / r.flowsPerSec : Number.NaN);
+const msPerFlow = (v: number) => (Number.isNaN(v) ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+const cpuPerFlow = (r: Row) => msPerFlow(serverCpuMsPerFlow(r));
 export const mb = (bytes: number) => (Number.isNaN(bytes) ? '-' : (bytes / 1024 / 1024).toFixed(1));
 
 export function resultsTable(rows: Row[]): string {
@@ -85,9 +88,9 @@ export function resultsTable(rows: Row[]): string {
 
 export function cpuTable(rows: Row[], machineCores: number): string {
   return table(
-    ['scenario', 'c', 'server', 'server cores', 'server CPU ms/flow', 'load generator', 'PostgreSQL + Redis', 'other processes', `machine (of ${machineCores})`,
+    ['scenario', 'c', 'server', 'server cores', 'server CPU ms/flow', 'event loop ms/flow', 'load generator', 'PostgreSQL + Redis', 'other processes', `machine (of ${machineCores})`,
       'RSS MB (max)', 'Redis round trips/flow', 'Redis cmds/flow', 'Redis B kept/flow', 'PG tx/flow ≈'],
-    rows.map((r) => [SCENARIO_LABEL[r.scenario], String(r.concurrency), r.server, cores(r.cpu.server), cpuPerFlow(r), cores(r.cpu.loadGenerator),
+    rows.map((r) => [SCENARIO_LABEL[r.scenario], String(r.concurrency), r.server, cores(r.cpu.server), cpuPerFlow(r), msPerFlow(loopCpuMsPerFlow(r)), cores(r.cpu.loadGenerator),
       cores(r.cpu.databaseServers), cores(r.cpu.other), cores(r.cpu.machine), mb(r.rssMaxBytes), perFlow(r.redisRoundTripsPerFlow), perFlow(r.redisCommandsPerFlow),
       r.kind === 'yihao' && r.redisCommandsPerFlow === 0 ? '' : Number.isNaN(r.redisBytesKeptPerFlow) ? '-' : r.redisBytesKeptPerFlow.toFixed(0),
       r.kind === 'ceiling' ? '' : perFlow(r.pgTransactionsPerFlow)]),

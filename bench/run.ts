@@ -170,7 +170,7 @@ function combine(m: Measured, scenario: ScenarioName, concurrency: number, slice
   const sample: Sample = { flows: 0, elapsedMs: 0, latenciesMs: [], errors: 0, errorKinds: {}, errorExamples: [] };
   const calls: Record<string, number> = {};
   const log: Record<string, number> = {};
-  const cpu: CpuUse = { server: 0, loadGenerator: 0, databaseServers: 0, benchIdle: 0, machine: 0, other: 0 };
+  const cpu: CpuUse = { server: 0, serverLoop: 0, loadGenerator: 0, databaseServers: 0, benchIdle: 0, machine: 0, other: 0 };
   let seconds = 0;
   for (const s of slices) {
     sample.flows += s.sample.flows;

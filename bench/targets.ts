@@ -3,7 +3,7 @@
 // generator) is marked as such: "PASS?" / "FAIL?" — rerun on a quiet machine before believing it.
 import type { Argon2Ceiling } from './argon2-ceiling.ts';
 import type { ScenarioName } from './load-protocol.ts';
-import { SCENARIO_LABEL, ceilingLabelFor, serverCpuMsPerFlow, type Row } from './report.ts';
+import { SCENARIO_LABEL, ceilingLabelFor, loopCpuMsPerFlow, serverCpuMsPerFlow, type Row } from './report.ts';
 
 export interface Verdict { target: string; pass: boolean; trustworthy: boolean; detail: string; why: string[] }
 
@@ -29,7 +29,8 @@ export function checkTargets(rows: Row[], argon2: Argon2Ceiling, server = 'yihao
       const p99Max = rule.p99MaxMsAt?.[c];
       if (p99Max !== undefined) checks.push([row.p99Ms <= p99Max, `p99 ${row.p99Ms.toFixed(0)} ms (≤ ${p99Max} ms)`]);
       // A second opinion that noise disturbs less (not a verdict): the ceiling's server CPU per flow ÷ yihao's.
-      const cpuRatio = ceilingRow ? ` [CPU/flow: ceiling ${serverCpuMsPerFlow(ceilingRow).toFixed(2)} ÷ yihao ${serverCpuMsPerFlow(row).toFixed(2)} ms = ${(serverCpuMsPerFlow(ceilingRow) / serverCpuMsPerFlow(row)).toFixed(2)}]` : '';
+      const opinion = (label: string, of: (r: Row) => number) => `${label}: ceiling ${of(ceilingRow!).toFixed(2)} ÷ yihao ${of(row).toFixed(2)} ms = ${(of(ceilingRow!) / of(row)).toFixed(2)}`;
+      const cpuRatio = ceilingRow ? ` [${opinion('CPU/flow', serverCpuMsPerFlow)}; ${opinion('event loop/flow', loopCpuMsPerFlow)}]` : '';
       const why = [...row.untrustworthy.map((w) => `yihao row: ${w}`), ...(ceilingRow?.untrustworthy ?? []).map((w) => `ceiling row: ${w}`)];
       if (rule.of === 'ceiling' && !ceilingRow) why.push('no ceiling row');
       verdicts.push({

@@ -23,7 +23,7 @@ import { applyClients, type ApplyResult } from './clients/apply.ts';
 import { CLIENT_REFRESH_MS, clientsChannel, followClientChanges, publishClientChanges } from './clients/invalidation.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
 import { createProvider } from './oidc/provider.ts';
-import { protocolAudit } from './oidc/protocol-audit.ts';
+import { auditedSaves, protocolAudit } from './oidc/protocol-audit.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { STYLESHEET_PATH } from './interactions/views.ts';
 import { casRoutes, casAwareMetadata, withCasClients } from './cas/index.ts';
@@ -86,7 +86,9 @@ export async function createCore(config: Config, log: Logger = createLogger(conf
     const passwords = await createPasswords(config.argon2);
     const counters = redis ? createRedisCounters(redis, `${config.redisKeyPrefix}cnt:`) : createDbCounters(db);
     // Protocol events are spooled in Redis when there is one (src/audit/spool.ts); the drainer stops before Redis and the database close.
-    const audit = createAudit(db, log, redis ? { spool: { redis, key: `${config.redisKeyPrefix}audit:spool` } } : {});
+    // With both as servers, the drainer runs on a thread of its own (src/audit/spool-thread.ts).
+    const thread = config.databaseUrl && config.redisUrl ? { databaseUrl: config.databaseUrl, redisUrl: config.redisUrl } : undefined;
+    const audit = createAudit(db, log, redis ? { spool: { redis, key: `${config.redisKeyPrefix}audit:spool`, thread } } : {});
     closers.unshift(() => audit.close());
     const clients = createClientStore(db, process.env);
     if (redis) closers.unshift(publishClientChanges(clients, redis, clientsChannel(config.redisKeyPrefix), log));
@@ -116,7 +118,9 @@ export async function createYihao(config: Config, log?: Logger, options: StartOp
   try {
     const secrets = await loadRuntimeSecrets(config);
     const { jwks } = await loadSigningKeys(config.keysDir, { production: config.production });
-    const adapter = core.redis ? createRedisAdapter(core.redis, `${config.redisKeyPrefix}oidc:`) : createDbAdapter(core.db);
+    // With the spool, sso.connect and token.* go into the MULTI of the code or token they describe (src/oidc/protocol-audit.ts).
+    const events = core.audit.stream ? auditedSaves(core.audit.stream, core.log) : undefined;
+    const adapter = core.redis ? createRedisAdapter(core.redis, `${config.redisKeyPrefix}oidc:`, { events }) : createDbAdapter(core.db);
     if (!core.redis) stops.push(startSweeper(core.db, 60_000));
     const registration = createDynamicRegistration({ db: core.db, clients: core.clients, audit: core.audit, issuer: config.issuer, production: config.production });
     const provider = createProvider({

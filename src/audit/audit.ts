@@ -8,7 +8,8 @@ import type { Logger } from '../log.ts';
 import { redactText } from '../log.ts';
 import type { ChainRow } from './canonical.ts';
 import { groupCommit } from './group-commit.ts';
-import { createSpoolDrainer } from './spool.ts';
+import { createSpoolDrainer, spoolEntry, spoolEvent, type SpoolDrainer } from './spool.ts';
+import { startSpoolThread } from './spool-thread.ts';
 
 export interface AuditEvent {
   type: string;              // e.g. login.success, login.failure, account.locked, logout, client.applied
@@ -31,10 +32,23 @@ export interface Audit {
    * with AuditWriteError otherwise, so the request it describes can still be refused.
    */
   spool(event: AuditEvent): Promise<void>;
+  /**
+   * With the Redis spool: its stream, for a writer that puts an event in the same MULTI as the record it
+   * describes (src/oidc/protocol-audit.ts: a code or token and its event, all or nothing).
+   */
+  stream?: SpoolStream;
   /** Moves everything spooled so far into the chain and waits for it (tests, CLI); rejects when it cannot. */
   flush(): Promise<void>;
   /** Stops the drainer after moving what it can within a bounded time. */
   close(): Promise<void>;
+}
+
+export interface SpoolStream {
+  key: string;
+  /** The entry's one field value ('e'): XADD <key> * e <entry>. */
+  entry(event: AuditEvent): string;
+  /** Call once entries are in the stream: the drainer moves them soon. */
+  added(): void;
 }
 
 /** The event was not written, so the action it describes must not go ahead. */
@@ -49,7 +63,7 @@ export class AuditWriteError extends Error {
 // header, a parameter) would fail the row — and with it a whole batch, and the spool behind it, forever.
 // Stored as U+FFFD instead: the row still says something odd was sent.
 export function storableText(text: string): string {
-  return text.toWellFormed().replace(/\u0000/g, '\uFFFD');
+  return text.isWellFormed() && !text.includes('\u0000') ? text : text.toWellFormed().replace(/\u0000/g, '\uFFFD');
 }
 
 const cleanText = (text: string) => storableText(redactText(text));
@@ -96,7 +110,12 @@ export async function appendEvent(q: Queryable, e: AuditEvent): Promise<number> 
 
 export interface AuditOptions {
   /** Protocol events go to this Redis stream first (src/audit/spool.ts); without it they are committed directly. */
-  spool?: { redis: Redis; key: string };
+  spool?: {
+    redis: Redis;
+    key: string;
+    /** Drain on a thread of its own (src/audit/spool-thread.ts), with its own connections to these. */
+    thread?: { databaseUrl: string; redisUrl: string };
+  };
 }
 
 function startOfNextUtcMonth(ms: number): number {
@@ -129,11 +148,20 @@ export function createAudit(db: Db, log: Logger, options: AuditOptions = {}): Au
       throw new AuditWriteError(e.type, err);
     }
   };
-  const drainer = options.spool ? createSpoolDrainer({ db, log, prepare, ...options.spool }) : undefined;
+  const { spool } = options;
+  if (!spool) return { record: direct, spool: direct, flush: () => Promise.resolve(), close: () => Promise.resolve() };
+  const { redis, key, thread } = spool;
+  const drainer: Pick<SpoolDrainer, 'added' | 'flush' | 'stop'> = thread
+    ? startSpoolThread({ ...thread, key }, log)
+    : createSpoolDrainer({ db, log, prepare, redis, key });
   return {
     record: direct,
-    spool: drainer ? (e) => drainer.add(e) : direct,
-    flush: () => drainer?.flush() ?? Promise.resolve(),
-    close: () => drainer?.stop() ?? Promise.resolve(),
+    async spool(e) {
+      await spoolEvent(redis, key, log, e);
+      drainer.added();
+    },
+    stream: { key, entry: spoolEntry, added: drainer.added },
+    flush: () => drainer.flush(),
+    close: () => drainer.stop(),
   };
 }

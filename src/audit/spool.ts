@@ -17,6 +17,8 @@ export interface SpoolEntry { id: string; row: SpooledRow }
 export interface SpoolDrainer {
   /** Resolves once the event is in the stream; rejects with AuditWriteError when Redis refused it. */
   add(event: AuditEvent): Promise<void>;
+  /** Entries written into the stream by someone else (in their own MULTI: spoolEntry): drain soon. */
+  added(): void;
   /** Drains until the stream holds nothing beyond the cursor; rejects when PostgreSQL or Redis fails. */
   flush(): Promise<void>;
   /** Stops the timers, then drains for at most `timeoutMs`; what is left waits for another process. */
@@ -52,17 +54,38 @@ const spooledRow = z.object({
   details: z.record(z.string(), z.unknown()),
 });
 
+// What JSON.stringify writes for the characters PostgreSQL refuses (U+0000, lone surrogates).
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+
 /** An entry that cannot be read must not block the events behind it: the chain records that it was there. */
 function parseEntry(id: string, fields: string[]): SpooledRow {
   const i = fields.indexOf('e');
   try {
-    const parsed = spooledRow.safeParse(JSON.parse(fields[i + 1] ?? ''));
-    if (i >= 0 && i % 2 === 0 && parsed.success) return storable(parsed.data); // spooled before rows were cleaned
+    const raw = fields[i + 1] ?? '';
+    const parsed = spooledRow.safeParse(JSON.parse(raw));
+    // Cleaned again only if it may need it (spooled before rows were cleaned when written).
+    if (i >= 0 && i % 2 === 0 && parsed.success) return UNSTORABLE_ESCAPE.test(raw) ? storable(parsed.data) : parsed.data;
   } catch { /* not JSON: below */ }
   return {
     at: new Date(Number(id.split('-')[0])).toISOString(), type: 'audit.spool_unreadable', outcome: 'failure', actor: null, client_id: null,
     session_id: null, ip: null, user_agent: null, request_id: null, details: { spool_id: id },
   };
+}
+
+/** The stream entry's one field value for an event: what add() writes, for writers that XADD it themselves. */
+export function spoolEntry(event: AuditEvent): string {
+  const row: SpooledRow = { ...auditRow(event), at: new Date().toISOString() };
+  return JSON.stringify(row);
+}
+
+/** Adds the event to the stream; rejects with AuditWriteError (logged) when Redis refuses it. */
+export async function spoolEvent(redis: Redis, key: string, log: Logger, event: AuditEvent): Promise<void> {
+  try {
+    await redis.xadd(key, '*', 'e', spoolEntry(event));
+  } catch (err) {
+    log.error('audit write failed', { type: event.type, err });
+    throw new AuditWriteError(event.type, err);
+  }
 }
 
 /** XTRIM MINID keeps ids ≥ its argument: the id right after `id`. */
@@ -167,19 +190,18 @@ export function createSpoolDrainer(o: SpoolOptions): SpoolDrainer {
   let soon: NodeJS.Timeout | undefined;
   const sweep = timers ? setInterval(() => void drainInBackground(), o.sweepMs ?? 1000).unref() : undefined;
 
+  const added = () => {
+    if (timers && !soon && !stopped) {
+      soon = setTimeout(() => { soon = undefined; void drainInBackground(); }, o.delayMs ?? 50).unref();
+    }
+  };
+
   return {
     async add(event) {
-      const row: SpooledRow = { ...auditRow(event), at: new Date().toISOString() };
-      try {
-        await redis.xadd(key, '*', 'e', JSON.stringify(row));
-      } catch (err) {
-        log.error('audit write failed', { type: event.type, err });
-        throw new AuditWriteError(event.type, err);
-      }
-      if (timers && !soon && !stopped) {
-        soon = setTimeout(() => { soon = undefined; void drainInBackground(); }, o.delayMs ?? 50).unref();
-      }
+      await spoolEvent(redis, key, log, event);
+      added();
     },
+    added,
     async flush() {
       succeeded(await exclusive(drainAll));
     },

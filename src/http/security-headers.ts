@@ -38,7 +38,8 @@ export function securityHeaders(options: { production: boolean }) {
     res.setHeader('X-Request-Id', requestId);
     for (const [name, value] of always) res.setHeader(name, value);
     await next();
-    if (ctx.headerSent || !ctx.response.is('html')) return;
+    // The header as set, not ctx.response.is('html'): this runs on every response, and type-is parses.
+    if (ctx.headerSent || !String(res.getHeader('Content-Type') ?? '').startsWith('text/html')) return;
     for (const [name, value] of HTML_ONLY) res.setHeader(name, value);
     if (!res.hasHeader('Content-Security-Policy')) res.setHeader('Content-Security-Policy', DEFAULT_CSP);
   };

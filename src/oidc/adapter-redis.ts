@@ -101,11 +101,27 @@ if not id then return false end
 return redis.call('GET', ARGV[1] .. id)
 `;
 
+/**
+ * Audit events that belong to a record (an authorization code, an access token): written first in the
+ * record's own MULTI, so the record and its event reach Redis in one round trip, together
+ * (src/oidc/protocol-audit.ts).
+ */
+export interface SaveEvents {
+  /** The stream the entries go to. */
+  stream: string;
+  /** Serialized entries for this save (spoolEntry), or none. */
+  entries(model: string, payload: AdapterPayload): string[] | undefined;
+  written(): void;
+  /** Redis refused an entry: the save throws, and the request must not hand the record out. */
+  failed(err: unknown): void;
+}
+
 const accountGrantsKey = (prefix: string, accountId: string) => `${prefix}grants:acct:${accountId}`;
 
 const parse = (raw: unknown) => (typeof raw === 'string' ? (JSON.parse(raw) as AdapterPayload) : undefined);
 
-export function createRedisAdapter(redis: Redis, prefix = 'oidc:'): AdapterFactory {
+export function createRedisAdapter(redis: Redis, prefix = 'oidc:', options: { events?: SaveEvents } = {}): AdapterFactory {
+  const { events } = options;
   const revoke = script(redis, 'yihaoOidcRevoke', 2, REVOKE);
   const consume = script(redis, 'yihaoOidcConsume', 1, CONSUME);
   const destroy = script(redis, 'yihaoOidcDestroy', 1, DESTROY);
@@ -130,6 +146,9 @@ export function createRedisAdapter(redis: Redis, prefix = 'oidc:'): AdapterFacto
         const ttl = expiresIn ? Math.round(expiresIn * 1000) : undefined;
         const now = Date.now();
         const multi = redis.multi();
+        // First in the MULTI: a refused event (a runtime error) does not stop the commands after it, but the save fails.
+        const entries = events?.entries(model, payload) ?? [];
+        for (const e of entries) multi.xadd(events!.stream, '*', 'e', e);
         const set = (k: string, v: string) => (ttl ? multi.set(k, v, 'PX', ttl) : multi.set(k, v));
         // An index scored by expiry: drop what has expired, add this record, live as long as its longest
         // member (oidc-provider #334): NX sets the TTL of a new set, GT only ever extends it.
@@ -142,7 +161,17 @@ export function createRedisAdapter(redis: Redis, prefix = 'oidc:'): AdapterFacto
         if (payload.userCode) set(`${prefix}userCode:${model}:${payload.userCode}`, id);
         if (grantable && payload.grantId) index(grantKey(payload.grantId), key(id));
         if (model === 'Grant' && typeof payload.accountId === 'string') index(accountGrantsKey(prefix, payload.accountId), id);
-        for (const [err] of (await multi.exec()) ?? []) if (err) throw err;
+        let replies: Awaited<ReturnType<typeof multi.exec>>;
+        try {
+          replies = await multi.exec();
+        } catch (err) {
+          if (entries.length) events!.failed(err);
+          throw err;
+        }
+        const eventError = replies?.slice(0, entries.length).find(([err]) => err)?.[0];
+        if (eventError) events!.failed(eventError);
+        else if (entries.length) events!.written();
+        for (const [err] of replies ?? []) if (err) throw err;
       },
 
       async find(id) {

@@ -22,8 +22,9 @@ export interface Db extends Queryable {
 // bigint (int8) and numeric come back as strings by default; counts and ids here fit in a JS number.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export function createPostgresDb(connectionString: string, options: { max?: number } = {}): Db {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+/** `applicationName` names the connections in pg_stat_activity (for operators: which are the drainer's). */
+export function createPostgresDb(connectionString: string, options: { max?: number; applicationName?: string } = {}): Db {
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, application_name: options.applicationName });
   // An idle client that loses its server must not crash the process.
   pool.on('error', () => {});
   const wrap = (c: pg.PoolClient) => ({

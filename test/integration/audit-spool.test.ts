@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log.ts';
 import { createAudit, auditRow, type AuditEvent } from '../../src/audit/audit.ts';
 import { groupCommit } from '../../src/audit/group-commit.ts';
 import { createSpoolDrainer } from '../../src/audit/spool.ts';
+import { SPOOL_THREAD_APPLICATION_NAME } from '../../src/audit/spool-thread.ts';
 import { verifyChain } from '../../src/audit/verify.ts';
 import { parseIdNumber } from '../../src/identity/id-number.ts';
 import { startYihao, type RunningYihao } from '../support/yihao.ts';
@@ -101,6 +102,38 @@ describe('protocol events through the Redis spool, with PostgreSQL stopped and r
     expect((await core.db.query<{ p: string }>('SELECT audit_spool_position($1) AS p', [key]))[0]!.p).not.toBe('0-0');
     expect(await core.redis!.xlen(key)).toBe(0);
     expect((await verifyChain(core.db)).findings).toEqual([]);
+    // Drained off the request thread: by the spool thread's own connection, named for operators.
+    const drainers = await core.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [SPOOL_THREAD_APPLICATION_NAME]);
+    expect(drainers[0]!.n).toBeGreaterThan(0);
+  });
+
+  it('writes sso.connect in the MULTI that stores the code, and token.issued in the access token\'s: no round trip of their own', async () => {
+    const browser = new Browser();
+    await signIn(y, browser, A);
+    const monitor = await new Redis(inject('redisUrl')).monitor();
+    const commands: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => { if (args.some((a) => a.startsWith(key.slice(0, -'audit:spool'.length))) || /^(multi|exec)$/i.test(args[0]!)) commands.push(args); });
+    try {
+      await connect(y, browser, B);
+      await vi.waitFor(() => expect(commands.filter((c) => /^xadd$/i.test(c[0]!))).toHaveLength(2), { timeout: 5000, interval: 50 });
+    } finally {
+      monitor.disconnect();
+    }
+    // Each XADD sits inside a MULTI…EXEC beside the SET of the record its event describes.
+    const blocks: string[][][] = [];
+    let open: string[][] | undefined;
+    for (const c of commands) {
+      if (/^multi$/i.test(c[0]!)) open = [];
+      else if (/^exec$/i.test(c[0]!)) { if (open) blocks.push(open); open = undefined; }
+      else open?.push(c);
+    }
+    const recordOf = (type: string) => {
+      const block = blocks.find((b) => b.some((c) => /^xadd$/i.test(c[0]!) && c.at(-1)!.includes(`"type":"${type}"`)));
+      return block?.find((c) => /^set$/i.test(c[0]!))?.[1]?.replace(/^.*oidc:/, '').split(':')[0];
+    };
+    expect(recordOf('sso.connect')).toBe('AuthorizationCode');
+    expect(recordOf('token.issued')).toBe('AccessToken');
   });
 
   it('keeps connecting while PostgreSQL is down and appends every event once, in order, when it is back', async () => {
@@ -334,15 +367,24 @@ describe('the drainer', () => {
     }
   });
 
-  it('does not let a spooled event back-date itself beyond a week: it gets the append time and keeps the claimed one', async () => {
-    const claimed = new Date(Date.now() - 8 * 86_400_000).toISOString();
-    const key = `t${randomBytes(4).toString('hex')}:audit:spool`;
-    const [{ ids }] = await db.query<{ ids: number[] }>('SELECT audit_append_many($1::jsonb, $2) AS ids', [JSON.stringify([{
-      ...event(7), outcome: 'success', type: 'token.issued', spool_id: '1-0', at: claimed,
-    }]), key]) as [{ ids: number[] }];
-    const [row] = await db.query<{ at: Date; details: Record<string, unknown> }>('SELECT at, details FROM audit_events WHERE id = $1', [Number(ids[0])]);
-    expect(Date.now() - row!.at.getTime()).toBeLessThan(60_000);
-    expect(row!.details).toEqual({ n: 7, reported_at: claimed });
+  it('dates a spooled event by its stream id, not by the time it claims, and not beyond a week back', async () => {
+    const append = async (key: string, entry: Record<string, unknown>) => {
+      const [{ ids }] = await db.query<{ ids: number[] }>('SELECT audit_append_many($1::jsonb, $2) AS ids', [JSON.stringify([{
+        ...event(7), outcome: 'success', type: 'token.issued', ...entry,
+      }]), key]) as [{ ids: number[] }];
+      return (await db.query<{ at: Date; details: Record<string, unknown> }>('SELECT at, details FROM audit_events WHERE id = $1', [Number(ids[0])]))[0]!;
+    };
+    const key = () => `t${randomBytes(4).toString('hex')}:audit:spool`;
+    // A claimed time a day back is ignored: the row has the time Redis gave the entry.
+    const added = Date.now() - 3000;
+    const claimedDayBack = await append(key(), { spool_id: `${added}-0`, at: new Date(added - 86_400_000).toISOString() });
+    expect(claimedDayBack.at.getTime()).toBe(added);
+    expect(claimedDayBack.details).toEqual({ n: 7 });
+    // A stream id more than a week old (the cursor is older still) gets the append time and keeps its own.
+    const old = Date.now() - 8 * 86_400_000;
+    const weekOld = await append(key(), { spool_id: `${old}-0`, at: new Date().toISOString() });
+    expect(Date.now() - weekOld.at.getTime()).toBeLessThan(60_000);
+    expect(weekOld.details).toEqual({ n: 7, reported_at: new Date(old).toISOString().replace('Z', '000Z') });
   });
 
   it('commits concurrent records together: 50 events in a few statements, each caller told when its row is in', async () => {

@@ -10,7 +10,7 @@ import { createDatabase, startPostgres } from '../support/servers.ts';
 import { createPostgresDb, createPgliteDb, type Db } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { createLogger } from '../../src/log.ts';
-import { createAudit, AuditWriteError, type Audit, type AuditEvent } from '../../src/audit/audit.ts';
+import { auditRow, createAudit, AuditWriteError, type Audit, type AuditEvent } from '../../src/audit/audit.ts';
 import { verifyChain } from '../../src/audit/verify.ts';
 import { pruneAudit } from '../../src/audit/prune.ts';
 import { exportEvents, EXPORT_COLUMNS } from '../../src/audit/export.ts';
@@ -121,6 +121,38 @@ describe.each<Backend>(['postgres', 'pglite'])('audit trail on %s', (kind) => {
     const result = await verifyChain(db);
     expect(result.findings).toEqual([]);
     expect(result).toMatchObject({ count: 50, first: { id: 1 }, last: { id: 50 }, head: { id: 50, hash: rows[49]!.hash } });
+  });
+
+  it('hashes rows exactly as migration 002 defined it (011 only made it cheaper): rows written before verify after', async () => {
+    // The test's own rows (the chain itself is left alone for the tests after this one): the tricky values above, as stored.
+    const rows = Array.from({ length: 6 }, (_, i) => ({ ...auditRow(event(i)), id: i + 1, at: new Date(Date.UTC(2026, 0, 1, 0, 0, i, 123)).toISOString() }));
+    // 002's canonical form, as it was, under another name; compared with today's on the rows and on edge cases.
+    await db.exec(`
+      CREATE OR REPLACE FUNCTION pg_temp.canonical_002(j jsonb) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+      DECLARE out text;
+      BEGIN
+        CASE jsonb_typeof(j)
+          WHEN 'object' THEN
+            SELECT '{' || coalesce(string_agg(to_jsonb(k)::text || ':' || pg_temp.canonical_002(v), ',' ORDER BY k COLLATE "C"), '') || '}' INTO out FROM jsonb_each(j) AS e(k, v);
+          WHEN 'array' THEN
+            SELECT '[' || coalesce(string_agg(pg_temp.canonical_002(v), ',' ORDER BY n), '') || ']' INTO out FROM jsonb_array_elements(j) WITH ORDINALITY AS a(v, n);
+          ELSE out := j::text;
+        END CASE;
+        RETURN out;
+      END $$;`);
+    const [same] = await db.query<{ rows: number; differ: number }>(`
+      WITH r AS (
+        SELECT '\\x02'::bytea AS prev_hash, id, at, type, outcome, actor, client_id, session_id, ip, user_agent, request_id, details
+        FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, at timestamptz, type text, outcome text, actor text, client_id text,
+          session_id text, ip text, user_agent text, request_id text, details jsonb)
+        UNION ALL SELECT '\\x00'::bytea, 9007199254740993, '1999-12-31 23:59:59.999999+00', 'é"\\', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        UNION ALL SELECT '\\x01'::bytea, 1, now(), 't', 'o', '', 'c', 's', 'i', 'u', 'r', '{"a":[[],{}],"":{"z":{"y":[1,"2",null,false]}},"b":1.0e2}'::jsonb
+      )
+      SELECT count(*)::int AS rows, count(*) FILTER (WHERE audit_row_hash(prev_hash, id, at, type, outcome, actor, client_id, session_id, ip, user_agent, request_id, details)
+        IS DISTINCT FROM sha256(prev_hash || convert_to(pg_temp.canonical_002(jsonb_build_array(
+          id, audit_time_text(at), type, outcome, actor, client_id, session_id, ip, user_agent, request_id, details)), 'UTF8')))::int AS differ
+      FROM r`, [JSON.stringify(rows)]);
+    expect(same).toEqual({ rows: 8, differ: 0 });
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE of audit rows and of the chain head with a clear error', async () => {
