@@ -159,6 +159,16 @@ function threadSeconds(pid: number): number {
   }
 }
 
+/** Read and write system calls of a process so far (all its threads): its socket round trips, roughly. */
+function syscalls(pid: number): { reads: number; writes: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return { reads: Number(/^syscr: (\d+)/m.exec(io)?.[1]), writes: Number(/^syscw: (\d+)/m.exec(io)?.[1]) };
+  } catch {
+    return { reads: Number.NaN, writes: Number.NaN };
+  }
+}
+
 /** Average cores busy during a row (1.0 = one full core). */
 export interface CpuUse {
   /** The server measured (with its cluster workers, if any). */
@@ -168,6 +178,9 @@ export interface CpuUse {
    * runs out of first. Unlike flows/s it hardly moves when other processes take the cores.
    */
   serverLoop: number;
+  /** The server's read and write system calls per second (main process; with its threads). */
+  serverReads: number;
+  serverWrites: number;
   loadGenerator: number;
   databaseServers: number;
   /** The bench's own idle servers (the other side of the comparison) and this runner. */
@@ -185,6 +198,7 @@ export function cpuMeter(pids: MeterPids): { stop(): CpuUse } {
     ...pids.idleServers.map((p): [number, string] => [p, 'idle'])]);
   const t0 = performance.now();
   const loop0 = threadSeconds(pids.server);
+  const io0 = syscalls(pids.server);
   const groups0 = groupSeconds(roots);
   const self0 = process.cpuUsage();
   const machine0 = machineBusySeconds();
@@ -196,6 +210,7 @@ export function cpuMeter(pids: MeterPids): { stop(): CpuUse } {
       const self = process.cpuUsage(self0);
       const use = {
         server: delta('server'), serverLoop: (threadSeconds(pids.server) - loop0) / seconds,
+        serverReads: (syscalls(pids.server).reads - io0.reads) / seconds, serverWrites: (syscalls(pids.server).writes - io0.writes) / seconds,
         loadGenerator: delta('loadGenerator'), databaseServers: delta('databases'),
         benchIdle: delta('idle') + (self.user + self.system) / 1e6 / seconds,
         machine: (machineBusySeconds() - machine0) / seconds,

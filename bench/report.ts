@@ -72,6 +72,8 @@ export const serverCpuMsPerFlow = (r: Pick<Row, 'cpu' | 'flowsPerSec'>) => (r.fl
 export const loopCpuMsPerFlow = (r: Pick<Row, 'cpu' | 'flowsPerSec'>) => (r.flowsPerSec > 0 && r.cpu.serverLoop !== undefined ? (1000 * r.cpu.serverLoop) / r.flowsPerSec : Number.NaN);
 const msPerFlow = (v: number) => (Number.isNaN(v) ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
 const cpuPerFlow = (r: Row) => msPerFlow(serverCpuMsPerFlow(r));
+const syscallsPerFlow = (r: Row) => (r.flowsPerSec > 0 && r.cpu.serverWrites !== undefined && !Number.isNaN(r.cpu.serverWrites)
+  ? `${(r.cpu.serverReads / r.flowsPerSec).toFixed(1)}, ${(r.cpu.serverWrites / r.flowsPerSec).toFixed(1)}` : '-');
 export const mb = (bytes: number) => (Number.isNaN(bytes) ? '-' : (bytes / 1024 / 1024).toFixed(1));
 
 export function resultsTable(rows: Row[]): string {
@@ -88,9 +90,9 @@ export function resultsTable(rows: Row[]): string {
 
 export function cpuTable(rows: Row[], machineCores: number): string {
   return table(
-    ['scenario', 'c', 'server', 'server cores', 'server CPU ms/flow', 'event loop ms/flow', 'load generator', 'PostgreSQL + Redis', 'other processes', `machine (of ${machineCores})`,
+    ['scenario', 'c', 'server', 'server cores', 'server CPU ms/flow', 'event loop ms/flow', 'syscalls/flow (read, write)', 'load generator', 'PostgreSQL + Redis', 'other processes', `machine (of ${machineCores})`,
       'RSS MB (max)', 'Redis round trips/flow', 'Redis cmds/flow', 'Redis B kept/flow', 'PG tx/flow ≈'],
-    rows.map((r) => [SCENARIO_LABEL[r.scenario], String(r.concurrency), r.server, cores(r.cpu.server), cpuPerFlow(r), msPerFlow(loopCpuMsPerFlow(r)), cores(r.cpu.loadGenerator),
+    rows.map((r) => [SCENARIO_LABEL[r.scenario], String(r.concurrency), r.server, cores(r.cpu.server), cpuPerFlow(r), msPerFlow(loopCpuMsPerFlow(r)), syscallsPerFlow(r), cores(r.cpu.loadGenerator),
       cores(r.cpu.databaseServers), cores(r.cpu.other), cores(r.cpu.machine), mb(r.rssMaxBytes), perFlow(r.redisRoundTripsPerFlow), perFlow(r.redisCommandsPerFlow),
       r.kind === 'yihao' && r.redisCommandsPerFlow === 0 ? '' : Number.isNaN(r.redisBytesKeptPerFlow) ? '-' : r.redisBytesKeptPerFlow.toFixed(0),
       r.kind === 'ceiling' ? '' : perFlow(r.pgTransactionsPerFlow)]),
@@ -130,6 +132,11 @@ export function argon2Summary(ceiling: Argon2Ceiling, rows: Row[]): string {
       + `${(1000 / ceiling.perCoreHashesPerSec).toFixed(1)} ms, median ${ceiling.medianMs.toFixed(1)} ms; CPU per hash, median ${ceiling.medianCpuMs.toFixed(1)} ms): `
       + `${ceiling.perCoreHashesPerSec.toFixed(1)} hashes/s on one core × ${ceiling.cores} cores = ${ceiling.hashesPerSec.toFixed(1)} hashes/s`,
   ];
+  const allCores = ceiling.allCoresHashesPerSec;
+  if (allCores) {
+    lines.push(`  for reference, all ${ceiling.cores} cores hashing at once and nothing else: ${allCores.toFixed(1)} hashes/s = ${(allCores / ceiling.hashesPerSec).toFixed(2)} × ceiling `
+      + '(concurrent hashes share the memory bus and caches: the most any password login could reach on this machine)');
+  }
   const fastestCpu = Math.min(...ceiling.cpuSamplesMs);
   for (const r of rows.filter((x) => x.scenario === 'password-login')) {
     // What a login costs the server in all, beside what argon2 alone costs (its CPU per hash grows with
@@ -138,7 +145,8 @@ export function argon2Summary(ceiling: Argon2Ceiling, rows: Row[]): string {
     const attainable = (1000 * ceiling.cores) / perFlow;
     lines.push(`  ${r.server.padEnd(16)} password logins c=${String(r.concurrency).padEnd(2)}: ${r.flowsPerSec.toFixed(1).padStart(6)} /s ÷ ceiling = ${(r.flowsPerSec / ceiling.hashesPerSec).toFixed(2)}; `
       + `server CPU ${perFlow.toFixed(1)} ms per login (argon2 alone ${fastestCpu.toFixed(1)}–${ceiling.medianCpuMs.toFixed(1)} ms, fastest–median) `
-      + `→ with every core on logins at most ${attainable.toFixed(0)} /s = ${(attainable / ceiling.hashesPerSec).toFixed(2)} × ceiling`);
+      + `→ with every core on logins at most ${attainable.toFixed(0)} /s = ${(attainable / ceiling.hashesPerSec).toFixed(2)} × ceiling`
+      + (allCores ? `; ${(r.flowsPerSec / allCores).toFixed(2)} × the all-cores hash rate` : ''));
   }
   return lines.join('\n');
 }

@@ -21,7 +21,7 @@ import { startStorage, SETUPS, YIHAO_REDIS_PREFIX, CEILING_REDIS_PREFIX, CEILING
 import { startLoadGenerator, type LoadGenerator } from './load-client.ts';
 import { SCENARIOS, type ScenarioName } from './load-protocol.ts';
 import { redisProbe, pgProbe, diffCalls, redisBytesPerSession, roundTripCounter, grantIndexHealth, type GrantIndexHealth, type RedisProbe, type PgProbe, type SessionMemory } from './probes.ts';
-import { timeArgon2, argon2Ceiling } from './argon2-ceiling.ts';
+import { timeArgon2, timeArgon2AllCores, argon2Ceiling } from './argon2-ceiling.ts';
 import { cleanupAll, onCleanup } from './cleanup.ts';
 import {
   ceilingLabelFor,
@@ -170,7 +170,7 @@ function combine(m: Measured, scenario: ScenarioName, concurrency: number, slice
   const sample: Sample = { flows: 0, elapsedMs: 0, latenciesMs: [], errors: 0, errorKinds: {}, errorExamples: [] };
   const calls: Record<string, number> = {};
   const log: Record<string, number> = {};
-  const cpu: CpuUse = { server: 0, serverLoop: 0, loadGenerator: 0, databaseServers: 0, benchIdle: 0, machine: 0, other: 0 };
+  const cpu: CpuUse = { server: 0, serverLoop: 0, serverReads: 0, serverWrites: 0, loadGenerator: 0, databaseServers: 0, benchIdle: 0, machine: 0, other: 0 };
   let seconds = 0;
   for (const s of slices) {
     sample.flows += s.sample.flows;
@@ -272,6 +272,8 @@ async function bench(): Promise<void> {
   if (busyBeforeStart > 0.2) progress(`note: other processes keep ${busyBeforeStart.toFixed(2)} cores busy: every number below is lower than on a quiet machine`);
   progress(`argon2id ceiling: timing sequential hashes (m=${params.memoryCost} KiB, t=${params.timeCost}, p=${params.parallelism})…`);
   const hashSamples = await timeArgon2(params, quick ? 3 : 10);
+  // For reference: every core hashing at once, nothing else (the best a password login could do here).
+  const allCores = scenarios.includes('password-login') ? await timeArgon2AllCores(params, quick ? 1000 : 3000) : undefined;
 
   progress('starting Redis and PostgreSQL…');
   const storage: Storage = await startStorage({ postgres: setups.includes('postgres+redis') || workers !== undefined });
@@ -356,7 +358,7 @@ async function bench(): Promise<void> {
   await loadgen.stop();
   for (const m of [...servers].reverse()) await m.child.stop();
   progress('argon2id ceiling: timing a few more hashes now the load is over…');
-  const argon2 = argon2Ceiling(params, [...hashSamples, ...await timeArgon2(params, quick ? 3 : 10)]);
+  const argon2 = argon2Ceiling(params, [...hashSamples, ...await timeArgon2(params, quick ? 3 : 10)], allCores);
 
   for (const r of rows) {
     if (r.kind !== 'yihao') continue;
