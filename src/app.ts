@@ -88,7 +88,15 @@ export async function createCore(config: Config, log: Logger = createLogger(conf
     // Protocol events are spooled in Redis when there is one (src/audit/spool.ts); the drainer stops before Redis and the database close.
     // With both as servers, the drainer runs on a thread of its own (src/audit/spool-thread.ts).
     const thread = config.databaseUrl && config.redisUrl ? { databaseUrl: config.databaseUrl, redisUrl: config.redisUrl } : undefined;
-    const audit = createAudit(db, log, redis ? { spool: { redis, key: `${config.redisKeyPrefix}audit:spool`, thread } } : {});
+    // REDIS_WAIT_REPLICAS: events wait for replicas on a connection of their own (WAIT holds the one it runs on).
+    let replicas: { count: number; timeoutMs: number; connection: Redis } | undefined;
+    if (redis && config.redisWait.replicas > 0) {
+      const connection = createRedis(config.redisUrl!);
+      await connection.connect();
+      closers.unshift(() => connection.quit());
+      replicas = { count: config.redisWait.replicas, timeoutMs: config.redisWait.timeoutMs, connection };
+    }
+    const audit = createAudit(db, log, redis ? { spool: { redis, key: `${config.redisKeyPrefix}audit:spool`, thread, replicas } } : {});
     closers.unshift(() => audit.close());
     const clients = createClientStore(db, process.env);
     if (redis) closers.unshift(publishClientChanges(clients, redis, clientsChannel(config.redisKeyPrefix), log));

@@ -14,7 +14,10 @@ const EnvSchema = z.object({
   ISSUER: z.url().optional(),
   DATABASE_URL: optionalText,
   REDIS_URL: optionalText,
-  REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]{0,64}$/).default('yihao:'),
+  // Braces too: a hash-tagged prefix such as {yihao}: keeps a deployment's keys in one Cluster slot (docs/scaling.md).
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w:.{}-]{0,64}$/).default('yihao:'),
+  REDIS_WAIT_REPLICAS: int(0, 0).pipe(z.number().max(16)),
+  REDIS_WAIT_TIMEOUT_MS: int(500, 1).pipe(z.number().max(10_000)),
   DATA_DIR: z.string().default('./.data'),
   CLIENTS_DIR: z.string().default('./clients'),
   KEYS_DIR: z.string().default('./keys'),
@@ -45,6 +48,11 @@ export interface Config {
   databaseUrl?: string;
   redisUrl?: string;
   redisKeyPrefix: string;
+  /**
+   * Audit events (and the code or token written with each) acknowledged by this many Redis replicas
+   * before the response leaves, within the timeout; 0: the primary's acknowledgement (docs/audit.md).
+   */
+  redisWait: { replicas: number; timeoutMs: number };
   dataDir: string;
   clientsDir: string;
   keysDir: string;
@@ -108,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (typeof sentinel === 'string') problems.push(`REDIS_URL: ${sentinel}`);
     else if (!sentinel && !/^rediss?:\/\//.test(e.REDIS_URL)) problems.push('REDIS_URL: must start with redis://, rediss:// or redis-sentinel://');
   }
+  if (e.REDIS_WAIT_REPLICAS > 0 && !e.REDIS_URL) problems.push('REDIS_WAIT_REPLICAS: needs REDIS_URL (it waits for Redis replicas)');
   if (cookieKeys?.some((k) => k.length < 32)) problems.push('YIHAO_COOKIE_KEYS: each key must be at least 32 characters');
   if (e.YIHAO_PAIRWISE_KEY && e.YIHAO_PAIRWISE_KEY.length < 32) problems.push('YIHAO_PAIRWISE_KEY: must be at least 32 characters');
   if (problems.length) throw new ConfigError(problems);
@@ -119,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisWait: { replicas: e.REDIS_WAIT_REPLICAS, timeoutMs: e.REDIS_WAIT_TIMEOUT_MS },
     dataDir: resolve(e.DATA_DIR),
     clientsDir: resolve(e.CLIENTS_DIR),
     keysDir: resolve(e.KEYS_DIR),

@@ -8,7 +8,7 @@ import type { Logger } from '../log.ts';
 import { redactText } from '../log.ts';
 import type { ChainRow } from './canonical.ts';
 import { groupCommit } from './group-commit.ts';
-import { createSpoolDrainer, spoolEntry, spoolEvent, type SpoolDrainer } from './spool.ts';
+import { createSpoolDrainer, replicated, spoolEntry, spoolEvent, type SpoolDrainer } from './spool.ts';
 import { startSpoolThread } from './spool-thread.ts';
 
 export interface AuditEvent {
@@ -47,7 +47,11 @@ export interface SpoolStream {
   key: string;
   /** The entry's one field value ('e'): XADD <key> * e <entry>. */
   entry(event: AuditEvent): string;
-  /** Call once entries are in the stream: the drainer moves them soon. */
+  /** The connection to write entries with, when it is not the caller's own (REDIS_WAIT_REPLICAS). */
+  connection?: Redis;
+  /** After entries were written with `connection`: resolves once they are as durable as configured, else rejects. */
+  durable(): Promise<void>;
+  /** Call once entries are in the stream (and durable): the drainer moves them soon. */
   added(): void;
 }
 
@@ -115,6 +119,11 @@ export interface AuditOptions {
     key: string;
     /** Drain on a thread of its own (src/audit/spool-thread.ts), with its own connections to these. */
     thread?: { databaseUrl: string; redisUrl: string };
+    /**
+     * Events (and what is written with them) acknowledged by this many replicas before they count as
+     * written, through a connection of their own: WAIT holds the connection it runs on.
+     */
+    replicas?: { count: number; timeoutMs: number; connection: Redis };
   };
 }
 
@@ -150,17 +159,24 @@ export function createAudit(db: Db, log: Logger, options: AuditOptions = {}): Au
   };
   const { spool } = options;
   if (!spool) return { record: direct, spool: direct, flush: () => Promise.resolve(), close: () => Promise.resolve() };
-  const { redis, key, thread } = spool;
+  const { redis, key, thread, replicas } = spool;
   const drainer: Pick<SpoolDrainer, 'added' | 'flush' | 'stop'> = thread
     ? startSpoolThread({ ...thread, key }, log)
     : createSpoolDrainer({ db, log, prepare, redis, key });
+  const durable = replicas ? () => replicated(replicas.connection, replicas.count, replicas.timeoutMs) : () => Promise.resolve();
   return {
     record: direct,
     async spool(e) {
-      await spoolEvent(redis, key, log, e);
+      await spoolEvent(replicas?.connection ?? redis, key, log, e);
+      try {
+        await durable();
+      } catch (err) {
+        log.error('audit write failed', { type: e.type, err });
+        throw new AuditWriteError(e.type, err);
+      }
       drainer.added();
     },
-    stream: { key, entry: spoolEntry, added: drainer.added },
+    stream: { key, entry: spoolEntry, connection: replicas?.connection, durable, added: drainer.added },
     flush: () => drainer.flush(),
     close: () => drainer.stop(),
   };

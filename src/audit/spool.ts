@@ -88,6 +88,15 @@ export async function spoolEvent(redis: Redis, key: string, log: Logger, event: 
   }
 }
 
+/**
+ * Resolves once `replicas` Redis replicas acknowledged every write this connection sent so far (WAIT);
+ * rejects when fewer did within `timeoutMs`. WAIT holds the connection meanwhile: give it one of its own.
+ */
+export async function replicated(redis: Redis, replicas: number, timeoutMs: number): Promise<void> {
+  const acknowledged = await redis.wait(replicas, timeoutMs);
+  if (acknowledged < replicas) throw new Error(`${acknowledged} of ${replicas} Redis replicas acknowledged the write within ${timeoutMs} ms`);
+}
+
 /** XTRIM MINID keeps ids ≥ its argument: the id right after `id`. */
 function after(id: string): string {
   const [ms, seq] = id.split('-');

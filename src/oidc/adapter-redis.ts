@@ -111,7 +111,10 @@ export interface SaveEvents {
   stream: string;
   /** Serialized entries for this save (spoolEntry), or none. */
   entries(model: string, payload: AdapterPayload): string[] | undefined;
-  written(): void;
+  /** The connection for saves that carry entries, when they need one of their own (REDIS_WAIT_REPLICAS). */
+  connection?: Redis;
+  /** After such a save: resolves once it counts as written (replicas acknowledged it, if asked); else rejects. */
+  written(): void | Promise<void>;
   /** Redis refused an entry: the save throws, and the request must not hand the record out. */
   failed(err: unknown): void;
 }
@@ -145,9 +148,9 @@ export function createRedisAdapter(redis: Redis, prefix = 'oidc:', options: { ev
         if (model === 'Session') return sessions.upsert(key(id), id, payload, expiresIn);
         const ttl = expiresIn ? Math.round(expiresIn * 1000) : undefined;
         const now = Date.now();
-        const multi = redis.multi();
         // First in the MULTI: a refused event (a runtime error) does not stop the commands after it, but the save fails.
         const entries = events?.entries(model, payload) ?? [];
+        const multi = (entries.length && events!.connection ? events!.connection : redis).multi();
         for (const e of entries) multi.xadd(events!.stream, '*', 'e', e);
         const set = (k: string, v: string) => (ttl ? multi.set(k, v, 'PX', ttl) : multi.set(k, v));
         // An index scored by expiry: drop what has expired, add this record, live as long as its longest
@@ -170,8 +173,15 @@ export function createRedisAdapter(redis: Redis, prefix = 'oidc:', options: { ev
         }
         const eventError = replies?.slice(0, entries.length).find(([err]) => err)?.[0];
         if (eventError) events!.failed(eventError);
-        else if (entries.length) events!.written();
         for (const [err] of replies ?? []) if (err) throw err;
+        if (entries.length) {
+          try {
+            await events!.written();
+          } catch (err) {
+            events!.failed(err);
+            throw err;
+          }
+        }
       },
 
       async find(id) {

@@ -61,7 +61,11 @@ export function auditedSaves(stream: SpoolStream, log: Logger): SaveEvents {
       ((ctx!.state[SAVED_WITH_RECORD] ??= new Set<string>()) as Set<string>).add(event.type);
       return [stream.entry(fromRequest(ctx, event))];
     },
-    written: stream.added,
+    connection: stream.connection,
+    async written() {
+      await stream.durable();
+      stream.added();
+    },
     failed(err) {
       log.error('audit write failed', { err });
       const ctx = current();
