@@ -26,6 +26,18 @@ BEGIN
   RETURN out;
 END $$;
 
+-- The head moved one row at a time (002), which made a batch of N events N updates of one row (N dead
+-- versions of it per batch, and work for vacuum). It may now move forward by several rows at once — only
+-- ever forward, and only onto a row that is in the chain with that very hash — which protects the newest
+-- rows as before: deleting them still leaves the head pointing past the end.
+CREATE OR REPLACE FUNCTION audit_head_forward_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.id > OLD.id AND EXISTS (SELECT 1 FROM audit_events WHERE id = NEW.id AND hash = NEW.hash) THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'audit chain head: % refused (it only advances, onto an appended event)', TG_OP;
+END $$;
+
 -- The row's array written out directly instead of built as jsonb and walked again: each column's jsonb
 -- text (SQL NULL as null), details canonicalised.
 CREATE OR REPLACE FUNCTION audit_row_hash(prev_hash bytea, id bigint, at timestamptz, type text, outcome text, actor text,
@@ -40,8 +52,8 @@ RETURN sha256(prev_hash || convert_to('['
   || coalesce(audit_canonical_json(details), 'null') || ']', 'UTF8'));
 
 -- audit_append_many as a few set-based statements instead of a loop of them: the batch's rows, times and
--- canonical texts in one query, one INSERT of them all; only the hashes (each the next one's input) and the
--- head (it moves one row at a time, 002) are a loop. Same rows, same hashes, same cursor as 008 — and one
+-- canonical texts in one query, one INSERT of them all, one move of the head; only the hashes (each the next
+-- one's input) are a loop. Same rows, same hashes, same cursor as 008 — and one
 -- change: a spooled event's time is its stream id's (the Redis clock when it was added), no longer the `at`
 -- the caller puts beside it, so the application role cannot date an event before the last one appended from
 -- its stream (ids must pass the cursor), where 008 let it choose any time in the past week. Outside
@@ -133,13 +145,14 @@ BEGIN
     prevs[i] := prev;
     prev := sha256(prev || convert_to(texts[i], 'UTF8'));
     hashes[i] := prev;
-    UPDATE audit_chain_head SET id = ids[i], hash = prev; -- one row at a time, as the head's trigger demands (002)
   END LOOP;
   FOR month_at IN SELECT min(a) FROM unnest(ats) AS a GROUP BY date_trunc('month', a AT TIME ZONE 'UTC') LOOP
     PERFORM audit_ensure_partition(month_at); -- a spooled event may belong to last month
   END LOOP;
   INSERT INTO audit_events (id, at, type, outcome, actor, client_id, session_id, ip, user_agent, request_id, details, prev_hash, hash)
   SELECT * FROM unnest(ids, ats, types, outcomes, actors, client_ids, session_ids, ips, user_agents, request_ids, details, prevs, hashes);
+  -- Once per batch, to the row just appended (the head's trigger below checks it is there).
+  UPDATE audit_chain_head SET id = ids[cardinality(ids)], hash = prev;
   IF p_stream IS NOT NULL THEN
     INSERT INTO audit_spool_cursor (stream, last_ms, last_seq) VALUES (p_stream, last_pos[1], last_pos[2])
     ON CONFLICT (stream) DO UPDATE SET last_ms = EXCLUDED.last_ms, last_seq = EXCLUDED.last_seq, updated_at = now();
@@ -148,7 +161,9 @@ BEGIN
 END $$;
 
 -- CREATE OR REPLACE drops the settings 008 gave it: the same search_path again (this schema, as there).
+-- The head's trigger now reads audit_events: it resolves that name the same way, whoever fires it.
 DO $$
 BEGIN
   EXECUTE format('ALTER FUNCTION audit_append_many(jsonb, text) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+  EXECUTE format('ALTER FUNCTION audit_head_forward_only() SET search_path = pg_catalog, %I, pg_temp', current_schema());
 END $$;

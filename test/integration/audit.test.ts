@@ -161,6 +161,9 @@ describe.each<Backend>(['postgres', 'pglite'])('audit trail on %s', (kind) => {
       await expect(db.query(sql), sql).rejects.toThrow(/audit trail is append-only: (UPDATE|DELETE|TRUNCATE) on audit_events\w* refused/);
     }
     await expect(db.query('UPDATE audit_chain_head SET id = 1')).rejects.toThrow(/chain head: UPDATE refused/);
+    // Forward only, and only onto an event that is in the chain with that hash (011 lets a batch move it at once).
+    await expect(db.query('UPDATE audit_chain_head SET id = id + 5')).rejects.toThrow(/chain head: UPDATE refused/);
+    await expect(db.query(`UPDATE audit_chain_head SET hash = '\\x00'`)).rejects.toThrow(/chain head: UPDATE refused/);
     await expect(db.query('DELETE FROM audit_chain_head')).rejects.toThrow(/chain head: DELETE refused/);
     expect((await verifyChain(db)).findings).toEqual([]);
   });
