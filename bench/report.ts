@@ -69,10 +69,11 @@ const perFlow = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(1));
 /** Milliseconds of server CPU per flow: steadier than flows/s on a busy machine (the server waits less, it does not work less). */
 export const serverCpuMsPerFlow = (r: Pick<Row, 'cpu' | 'flowsPerSec'>) => (r.flowsPerSec > 0 ? (1000 * r.cpu.server) / r.flowsPerSec : Number.NaN);
 /** The event-loop thread's CPU per flow (rows of older result files have none). */
-export const loopCpuMsPerFlow = (r: Pick<Row, 'cpu' | 'flowsPerSec'>) => (r.flowsPerSec > 0 && r.cpu.serverLoop !== undefined ? (1000 * r.cpu.serverLoop) / r.flowsPerSec : Number.NaN);
+/** The event-loop thread's CPU per flow: none for a cluster (its primary's loop serves nothing) or an older result file. */
+export const loopCpuMsPerFlow = (r: Pick<Row, 'cpu' | 'flowsPerSec'>) => (r.flowsPerSec > 0 && r.cpu.serverLoop > 0 ? (1000 * r.cpu.serverLoop) / r.flowsPerSec : Number.NaN);
 const msPerFlow = (v: number) => (Number.isNaN(v) ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
 const cpuPerFlow = (r: Row) => msPerFlow(serverCpuMsPerFlow(r));
-const syscallsPerFlow = (r: Row) => (r.flowsPerSec > 0 && r.cpu.serverWrites !== undefined && !Number.isNaN(r.cpu.serverWrites)
+const syscallsPerFlow = (r: Row) => (r.flowsPerSec > 0 && r.cpu.serverWrites > 0
   ? `${(r.cpu.serverReads / r.flowsPerSec).toFixed(1)}, ${(r.cpu.serverWrites / r.flowsPerSec).toFixed(1)}` : '-');
 export const mb = (bytes: number) => (Number.isNaN(bytes) ? '-' : (bytes / 1024 / 1024).toFixed(1));
 

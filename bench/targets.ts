@@ -30,7 +30,8 @@ export function checkTargets(rows: Row[], argon2: Argon2Ceiling, server = 'yihao
       if (p99Max !== undefined) checks.push([row.p99Ms <= p99Max, `p99 ${row.p99Ms.toFixed(0)} ms (≤ ${p99Max} ms)`]);
       // A second opinion that noise disturbs less (not a verdict): the ceiling's server CPU per flow ÷ yihao's.
       const opinion = (label: string, of: (r: Row) => number) => `${label}: ceiling ${of(ceilingRow!).toFixed(2)} ÷ yihao ${of(row).toFixed(2)} ms = ${(of(ceilingRow!) / of(row)).toFixed(2)}`;
-      const cpuRatio = ceilingRow ? ` [${opinion('CPU/flow', serverCpuMsPerFlow)}; ${opinion('event loop/flow', loopCpuMsPerFlow)}]` : '';
+      const loop = ceilingRow && !Number.isNaN(loopCpuMsPerFlow(row)) && !Number.isNaN(loopCpuMsPerFlow(ceilingRow)) ? `; ${opinion('event loop/flow', loopCpuMsPerFlow)}` : '';
+      const cpuRatio = ceilingRow ? ` [${opinion('CPU/flow', serverCpuMsPerFlow)}${loop}]` : '';
       const why = [...row.untrustworthy.map((w) => `yihao row: ${w}`), ...(ceilingRow?.untrustworthy ?? []).map((w) => `ceiling row: ${w}`)];
       if (rule.of === 'ceiling' && !ceilingRow) why.push('no ceiling row');
       verdicts.push({

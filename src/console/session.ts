@@ -5,7 +5,7 @@
 // `sid.secret` in a signed HttpOnly cookie. It ends when the yihao session does (back-channel logout
 // destroys the record by sid, and each request checks the yihao session still exists), after 15 minutes
 // without a request, or at sign-out. Forms carry a token derived from the secret (CSRF).
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import type { AdapterFactory } from 'oidc-provider';
 import { CONSOLE_PATHS } from './client.ts';
@@ -40,8 +40,9 @@ export function createConsoleSessions(deps: { adapter: AdapterFactory; csrfKey: 
   const cookieOptions = { signed: true, httpOnly: true, sameSite: 'strict' as const, secure: deps.production, path: place.path };
   const save = (s: ConsoleSession) => store.upsert(s.sid, { ...s } as never, IDLE_SECONDS);
 
+  const csrfKey = createSecretKey(Buffer.from(deps.csrfKey, 'utf8')); // once, not on every HMAC
   const csrfToken = (s: ConsoleSession) =>
-    createHmac('sha256', deps.csrfKey).update(`${place.purpose}\u0000${s.sid}\u0000${s.secret}`).digest('base64url');
+    createHmac('sha256', csrfKey).update(`${place.purpose}\u0000${s.sid}\u0000${s.secret}`).digest('base64url');
 
   function clearCookie(ctx: Context) {
     ctx.cookies.set(place.cookie, null, cookieOptions);

@@ -1,6 +1,6 @@
 // Our login and consent pages, mounted on the provider's own Koa app.
 // Each route reads as its list of steps: load the interaction → check the form → act.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { AdapterFactory } from 'oidc-provider';
@@ -47,7 +47,8 @@ export function interactionRoutes(deps: InteractionDeps) {
   const { provider, login, audit, log, accounts, passwords } = deps;
   const proofs = createChangeProofs(deps.adapter, deps.counters);
 
-  const csrfFor = (uid: string) => createHmac('sha256', deps.csrfKey).update(`csrf:${uid}`).digest('base64url');
+  const csrfKey = createSecretKey(Buffer.from(deps.csrfKey, 'utf8')); // once: a string key is made into one on every HMAC
+  const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(`csrf:${uid}`).digest('base64url');
   const csrfValid = (uid: string, token: string | null) => {
     const expected = Buffer.from(csrfFor(uid));
     const given = Buffer.from(token ?? '');

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import { t } from '../interactions/i18n.ts';
 import { requestLanguage } from '../interactions/language.ts';
 import { pageCsp } from '../http/security-headers.ts';
+import { cookieSigner } from '../http/cookie-keys.ts';
 import { logoutConfirmPage, messagePage } from '../interactions/views.ts';
 import { createOutgoingFetch } from './outgoing-fetch.ts';
 import { interactionPolicyWithMinAcr } from './min-acr.ts';
@@ -80,7 +81,8 @@ export function createProvider(o: ProviderOptions): Provider {
     findAccount,
     jwks: o.jwks as Configuration['jwks'],
     cookies: {
-      keys: o.cookieKeys,
+      // Keygrip's signatures with keys prepared once (src/http/cookie-keys.ts); the library takes any Keygrip-like object.
+      keys: cookieSigner(o.cookieKeys) as unknown as string[],
       long: { signed: true, httpOnly: true, sameSite: 'lax', secure: o.production },
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure: o.production },
     },
