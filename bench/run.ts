@@ -98,6 +98,8 @@ const concurrenciesFor = (s: ScenarioName) => fixedConcurrencies ?? (quick ? (s 
 const soakConcurrency = fixedConcurrencies?.[0] ?? 8;
 const maxConcurrency = soakSeconds ? soakConcurrency : Math.max(...scenarios.flatMap(concurrenciesFor));
 const warmupMs = quick ? 300 : 2000;
+/** ABBA rounds per row: slices of at least 2.5 s (a quick run's 2 s rows keep one round). */
+const abbaRounds = durationS >= 10 ? 2 : 1;
 const runId = new Date().toISOString();
 const profileRoot = args.profile ? fileURLToPath(new URL(`./results/profiles-${runId.replace(/[:.]/g, '-')}/`, import.meta.url)) : undefined;
 const profileDirOf = (label: string) => profileRoot && `${profileRoot}${label.replace(/[^\w]+/g, '-')}`;
@@ -205,8 +207,9 @@ function combine(m: Measured, scenario: ScenarioName, concurrency: number, slice
 
 /**
  * The rows of one scenario at one concurrency, for several servers side by side. Each server's time is
- * cut in two halves taken in ABBA order (ceiling, yihao, yihao, ceiling): a machine whose load drifts
- * during the measurement (someone else's test run starting) then weighs on both alike.
+ * cut into slices taken in ABBA order (ceiling, yihao, yihao, ceiling), twice over in a full run: a
+ * machine whose speed drifts during the measurement (someone else's work, the host's) then weighs on both
+ * alike, and shorter slices follow shorter drifts.
  */
 async function measureRows(servers: Measured[], all: Measured[], loadgen: LoadGenerator, probes: Probes, scenario: ScenarioName, concurrency: number, warmed: Set<string>, roundTrips: RoundTrips): Promise<Row[]> {
   for (const m of servers) {
@@ -216,8 +219,9 @@ async function measureRows(servers: Measured[], all: Measured[], loadgen: LoadGe
     if (warmup?.errors) progress(`${m.label} ${SCENARIO_LABEL[scenario]} warm-up: ${warmup.errors} errors ${JSON.stringify(warmup.errorKinds)} e.g. ${warmup.errorExamples[0]}`);
   }
   const slices = new Map<Measured, Slice[]>(servers.map((m) => [m, []]));
-  for (const m of [...servers, ...[...servers].reverse()]) {
-    slices.get(m)!.push(await measureSlice(m, all, loadgen, probes, scenario, concurrency, (durationS * 1000) / 2));
+  const order = Array.from({ length: abbaRounds }, () => [...servers, ...[...servers].reverse()]).flat();
+  for (const m of order) {
+    slices.get(m)!.push(await measureSlice(m, all, loadgen, probes, scenario, concurrency, (durationS * 1000) / (2 * abbaRounds)));
   }
   return servers.map((m) => combine(m, scenario, concurrency, slices.get(m)!, roundTrips));
 }
