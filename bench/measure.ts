@@ -190,7 +190,7 @@ export interface CpuUse {
   other: number;
 }
 
-export interface MeterPids { server: number; loadGenerator: number; idleServers: number[] }
+export interface MeterPids { server: number; loadGenerator: number; idleServers: number[]; /** no event-loop or syscall figures */ cluster?: boolean }
 
 /** Starts a CPU meter; its stop() gives the cores busy on average since. */
 export function cpuMeter(pids: MeterPids): { stop(): CpuUse } {
@@ -209,8 +209,10 @@ export function cpuMeter(pids: MeterPids): { stop(): CpuUse } {
       const delta = (g: string) => Math.max(0, ((groups.get(g) ?? 0) - (groups0.get(g) ?? 0)) / seconds);
       const self = process.cpuUsage(self0);
       const use = {
-        server: delta('server'), serverLoop: (threadSeconds(pids.server) - loop0) / seconds,
-        serverReads: (syscalls(pids.server).reads - io0.reads) / seconds, serverWrites: (syscalls(pids.server).writes - io0.writes) / seconds,
+        server: delta('server'),
+        serverLoop: pids.cluster ? Number.NaN : (threadSeconds(pids.server) - loop0) / seconds,
+        serverReads: pids.cluster ? Number.NaN : (syscalls(pids.server).reads - io0.reads) / seconds,
+        serverWrites: pids.cluster ? Number.NaN : (syscalls(pids.server).writes - io0.writes) / seconds,
         loadGenerator: delta('loadGenerator'), databaseServers: delta('databases'),
         benchIdle: delta('idle') + (self.user + self.system) / 1e6 / seconds,
         machine: (machineBusySeconds() - machine0) / seconds,

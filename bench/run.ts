@@ -120,7 +120,11 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 /** A server under measurement, as the rows and the load generator know it. */
-interface Measured { label: string; kind: 'yihao' | 'ceiling'; setup?: SetupName; child: ChildServer<{ pid: number; issuer: string }> }
+interface Measured {
+  label: string; kind: 'yihao' | 'ceiling'; setup?: SetupName; child: ChildServer<{ pid: number; issuer: string }>;
+  /** Several processes: the main process's event loop and system calls say nothing about the work. */
+  cluster?: boolean;
+}
 
 async function startYihao(o: { label: string; setup: SetupName; storageEnv: Record<string, string>; keysDir?: string; extraEnv?: Record<string, string> }): Promise<BenchServer> {
   progress(`${o.label}: starting (${o.setup}; creating ${maxConcurrency} citizens with real argon2)…`);
@@ -151,7 +155,7 @@ async function measureSlice(m: Measured, all: Measured[], loadgen: LoadGenerator
   const used0 = await probes.redis.usedMemory();
   const tx0 = pgCounted ? await probes.pg!.transactions() : Number.NaN;
   const t0 = performance.now();
-  const meter = cpuMeter({ server: m.child.pid, loadGenerator: loadgen.pid, idleServers: all.filter((o) => o !== m).map((o) => o.child.pid) });
+  const meter = cpuMeter({ server: m.child.pid, cluster: m.cluster, loadGenerator: loadgen.pid, idleServers: all.filter((o) => o !== m).map((o) => o.child.pid) });
   const rss = rssSampler(m.child.pid);
   const startUs = nowUs();
   const sample = await loadgen.run(m.label, scenario, concurrency, ms);
@@ -329,7 +333,7 @@ async function bench(): Promise<void> {
       notes.push(`cluster rows skipped: bench/server.ts started one process, not ${workers} workers (it does not pass WORKERS through yet; see bench/README.md)`);
       await child.stop();
     } else {
-      const m: Measured = { label, kind: 'yihao', setup: 'postgres+redis', child };
+      const m: Measured = { label, kind: 'yihao', setup: 'postgres+redis', child, cluster: true };
       servers.push(m);
       serverInfo[label] = child.info;
       await loadgen.addTarget({ name: label, issuer: child.info.issuer, login: 'form' }, maxConcurrency);
@@ -339,7 +343,7 @@ async function bench(): Promise<void> {
         redisUrl: storage.redisUrl, keyPrefix: CEILING_CLUSTER_REDIS_PREFIX, keysDir: keysDir!, redisOptions: ceilingRedisOptions,
         profileDir: profileDirOf(ceilingLabel), workers,
       });
-      const mc: Measured = { label: ceilingLabel, kind: 'ceiling', child: clusterCeiling };
+      const mc: Measured = { label: ceilingLabel, kind: 'ceiling', child: clusterCeiling, cluster: true };
       servers.push(mc);
       serverInfo[ceilingLabel] = clusterCeiling.info;
       await loadgen.addTarget({ name: ceilingLabel, issuer: clusterCeiling.info.issuer, login: 'hint' }, maxConcurrency);
@@ -362,7 +366,10 @@ async function bench(): Promise<void> {
   await loadgen.stop();
   for (const m of [...servers].reverse()) await m.child.stop();
   progress('argon2id ceiling: timing a few more hashes now the load is over…');
-  const argon2 = argon2Ceiling(params, [...hashSamples, ...await timeArgon2(params, quick ? 3 : 10)], allCores);
+  // All cores hashing: the better of before and after the load (like the sequential hashes, a ceiling).
+  const allCoresAfter = allCores === undefined ? undefined : await timeArgon2AllCores(params, quick ? 1000 : 3000);
+  const argon2 = argon2Ceiling(params, [...hashSamples, ...await timeArgon2(params, quick ? 3 : 10)],
+    allCores === undefined ? undefined : Math.max(allCores, allCoresAfter ?? 0));
 
   for (const r of rows) {
     if (r.kind !== 'yihao') continue;
