@@ -34,7 +34,7 @@ export interface Audit {
   spool(event: AuditEvent): Promise<void>;
   /**
    * With the Redis spool: its stream, for a writer that puts an event in the same MULTI as the record it
-   * describes (src/oidc/protocol-audit.ts: a code or token and its event, all or nothing).
+   * describes (src/oidc/protocol-audit.ts: one round trip, and no code or token handed out without its event).
    */
   stream?: SpoolStream;
   /** Moves everything spooled so far into the chain and waits for it (tests, CLI); rejects when it cannot. */
