@@ -2,10 +2,10 @@
 // (openid-client's client-credentials grant; a browser login for people), on both storage setups.
 // Every response is checked against the schema its route declares.
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
-import { startYihao, STORAGES, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, STORAGES, type RunningYihao } from '../support/yihao.ts';
 import { Browser } from '../support/browser.ts';
 import { discover, authorizationRequest, finish, submitLogin, oidc, type RpClient } from '../support/relying-party.ts';
-import { checkCharacter, parseIdNumber } from '../../src/identity/id-number.ts';
+import { checkCharacter } from '../../src/identity/id-number.ts';
 import { adminRoutes } from '../../src/admin/routes.ts';
 import { changeRole } from '../../src/admin/roles.ts';
 import type { ClientAdmin } from '../../src/admin/clients.ts';
@@ -83,9 +83,7 @@ describe.each(STORAGES)('admin API on %s storage', (storage) => {
     });
     const { core } = y.yihao;
     for (const who of [ADMIN, CITIZEN]) {
-      const parsed = parseIdNumber(who.idNumber);
-      if (!parsed.ok) throw new Error('bad fixture');
-      await core.accounts.create({ idNumber: parsed.value, name: who === ADMIN ? '管理员' : '市民', passwordHash: await core.passwords.hash(who.password) });
+      await createCitizen(y, { idNumber: who.idNumber, name: who === ADMIN ? '管理员' : '市民', password: who.password });
     }
     await changeRole(core, 'grant', ADMIN.idNumber, 'system_admin', 'test');
     token = (await clientToken(BOT)).access_token;

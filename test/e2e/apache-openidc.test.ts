@@ -4,11 +4,10 @@
 // (back-channel logout).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { startYihao, freePort, STORAGES, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, freePort, STORAGES, type RunningYihao } from '../support/yihao.ts';
 import { startApache, startEchoApp, type Echo, type RunningApache } from '../support/apache.ts';
 import { Browser, formOf } from '../support/browser.ts';
 import { submitLogin } from '../support/relying-party.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple', name: '张三' };
 const CLIENT_ID = 'archives-legacy';
@@ -77,9 +76,7 @@ describe.each(SHAPES)('legacy app behind Apache mod_auth_openidc on $storage sto
     });
     expect(y.yihao.clientsApplied.problems).toEqual([]);
     const { core } = y.yihao;
-    const parsed = parseIdNumber(CITIZEN.idNumber);
-    if (!parsed.ok) throw new Error('bad fixture');
-    const account = await core.accounts.create({ idNumber: parsed.value, name: CITIZEN.name, passwordHash: await core.passwords.hash(CITIZEN.password) });
+    const account = await createCitizen(y, { idNumber: CITIZEN.idNumber, name: CITIZEN.name, password: CITIZEN.password });
     accountId = account.id;
     apache = await startApache({
       port: apachePort,

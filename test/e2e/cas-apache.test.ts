@@ -3,11 +3,10 @@
 // log in through Apache, read the user and the released attributes from request headers, and end
 // the Apache session by logging out at yihao (SAML single logout, CASSSOEnabled On).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { startYihao, freePort, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, freePort, type RunningYihao } from '../support/yihao.ts';
 import { startApache, startEchoApp, type Echo, type RunningApache } from '../support/apache.ts';
 import { Browser, formOf } from '../support/browser.ts';
 import { submitLogin } from '../support/relying-party.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 import { pairwiseSubject } from '../../src/oidc/provider.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple', name: '张三' };
@@ -61,9 +60,7 @@ describe('legacy app behind Apache mod_auth_cas', () => {
     });
     expect(y.yihao.clientsApplied.problems).toEqual([]);
     const { core } = y.yihao;
-    const parsed = parseIdNumber(CITIZEN.idNumber);
-    if (!parsed.ok) throw new Error('bad fixture');
-    const account = await core.accounts.create({ idNumber: parsed.value, name: CITIZEN.name, passwordHash: await core.passwords.hash(CITIZEN.password) });
+    const account = await createCitizen(y, { idNumber: CITIZEN.idNumber, name: CITIZEN.name, password: CITIZEN.password });
     accountId = account.id;
     apache = await startApache({
       port: apachePort,

@@ -4,9 +4,8 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startYihao, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, type RunningYihao } from '../support/yihao.ts';
 import { launchChromium, closeChromium, phoneContext } from '../support/chromium.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple' };
 
@@ -36,9 +35,7 @@ describe('CAS in Chromium', () => {
         { protocol: 'cas', client_id: 'permits-cas', client_name: '许可证办理', department: '市场监管局', first_party: false, cas_services: [`${app.origin}/permits/`], released_attributes: ['name'] },
       ],
     });
-    const parsed = parseIdNumber(CITIZEN.idNumber);
-    if (!parsed.ok) throw new Error('bad fixture');
-    await y.yihao.core.accounts.create({ idNumber: parsed.value, name: '张三', passwordHash: await y.yihao.core.passwords.hash(CITIZEN.password) });
+    await createCitizen(y, { idNumber: CITIZEN.idNumber, name: '张三', password: CITIZEN.password });
   });
 
   afterEach(async () => {

@@ -3,10 +3,9 @@
 // one SSO session with the OIDC apps in both directions, and single logout to every ticket's app.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import { startYihao, freePort, STORAGES, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, freePort, STORAGES, type RunningYihao } from '../support/yihao.ts';
 import { Browser, formOf, type Page } from '../support/browser.ts';
 import { startLogoutReceiver, discover, authorizationRequest, finish, submitLogin, oidc, type RpClient } from '../support/relying-party.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 import { createDbSessionTickets, createRedisSessionTickets } from '../../src/cas/tickets.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple', name: '张三', phone: '+8613912345678' };
@@ -107,9 +106,7 @@ describe.each(STORAGES)('CAS on %s storage', (storage) => {
     });
     expect(y.yihao.clientsApplied.problems).toEqual([]);
     const { core } = y.yihao;
-    const parsed = parseIdNumber(CITIZEN.idNumber);
-    if (!parsed.ok) throw new Error('bad fixture');
-    const account = await core.accounts.create({ idNumber: parsed.value, name: CITIZEN.name, phone: CITIZEN.phone, passwordHash: await core.passwords.hash(CITIZEN.password) });
+    const account = await createCitizen(y, { idNumber: CITIZEN.idNumber, name: CITIZEN.name, phone: CITIZEN.phone, password: CITIZEN.password });
     accountId = account.id;
   });
 

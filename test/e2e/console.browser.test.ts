@@ -7,11 +7,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { decodeJwt } from 'jose';
-import { startYihao, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, type RunningYihao } from '../support/yihao.ts';
 import { Browser as HttpBrowser } from '../support/browser.ts';
 import { startLogoutReceiver, discover, authorizationRequest, finish, submitLogin, type RpClient } from '../support/relying-party.ts';
 import { launchChromium, closeChromium, screenshot, pageMetrics } from '../support/chromium.ts';
-import { checkCharacter, parseIdNumber } from '../../src/identity/id-number.ts';
+import { checkCharacter } from '../../src/identity/id-number.ts';
 
 const idNumber = (first17: string) => first17 + checkCharacter(first17);
 const SYSADMIN = { idNumber: idNumber('11010119800307123'), password: 'system admin password', name: '王系统', roles: ['system_admin'] };
@@ -48,9 +48,7 @@ describe('administration console in Chromium', () => {
     });
     const { core } = y.yihao;
     await Promise.all([SYSADMIN, SECADMIN, AUDITOR, CITIZEN].map(async (p) => {
-      const parsed = parseIdNumber(p.idNumber);
-      if (!parsed.ok) throw new Error(`bad fixture ${p.idNumber}`);
-      const account = await core.accounts.create({ idNumber: parsed.value, name: p.name, passwordHash: await core.passwords.hash(p.password), roles: p.roles });
+      const account = await createCitizen(y, { idNumber: p.idNumber, name: p.name, password: p.password, roles: p.roles });
       ids[p.idNumber] = account.id;
     }));
   });

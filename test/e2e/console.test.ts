@@ -3,10 +3,10 @@
 // ending a person's sessions with back-channel logout, a console session ended by its yihao session's end,
 // and the audit export and verification.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { startYihao, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, type RunningYihao } from '../support/yihao.ts';
 import { Browser, formOf } from '../support/browser.ts';
 import { startLogoutReceiver, discover, authorizationRequest, finish, submitLogin, type RpClient } from '../support/relying-party.ts';
-import { checkCharacter, parseIdNumber } from '../../src/identity/id-number.ts';
+import { checkCharacter } from '../../src/identity/id-number.ts';
 
 const idNumber = (first17: string) => first17 + checkCharacter(first17);
 const SECADMIN = { idNumber: idNumber('11010219810408234'), password: 'security admin password', roles: ['security_admin'] };
@@ -33,9 +33,7 @@ describe('administration console on postgres+redis storage', () => {
       }],
     });
     for (const p of [SECADMIN, AUDITOR, CITIZEN]) {
-      const parsed = parseIdNumber(p.idNumber);
-      if (!parsed.ok) throw new Error('bad fixture');
-      ids[p.idNumber] = (await y.yihao.core.accounts.create({ idNumber: parsed.value, name: '测试', passwordHash: await y.yihao.core.passwords.hash(p.password), roles: p.roles })).id;
+      ids[p.idNumber] = (await createCitizen(y, { idNumber: p.idNumber, name: '测试', password: p.password, roles: p.roles })).id;
     }
   });
 

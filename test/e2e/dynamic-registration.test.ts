@@ -2,10 +2,10 @@
 // access token) and as administrators govern it (initial access tokens through the admin API), over real
 // HTTP on both storage setups; a self-registered app then signs a citizen in with openid-client.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { startYihao, STORAGES, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, STORAGES, type RunningYihao } from '../support/yihao.ts';
 import { Browser, formOf } from '../support/browser.ts';
 import { discover, authorizationRequest, finish, submitLogin, oidc, type RpClient } from '../support/relying-party.ts';
-import { checkCharacter, parseIdNumber } from '../../src/identity/id-number.ts';
+import { checkCharacter } from '../../src/identity/id-number.ts';
 import { adminRoutes } from '../../src/admin/routes.ts';
 import type { ClientAdmin } from '../../src/admin/clients.ts';
 
@@ -76,10 +76,7 @@ describe.each(STORAGES)('dynamic registration on %s storage', (storage) => {
       storage,
       clients: [{ client_id: BOT.id, client_secret: BOT.secret, client_name: '运维自动化', department: '大数据局', grant_types: ['client_credentials'], allowed_scopes: ['admin:clients'] }],
     });
-    const { core } = y.yihao;
-    const parsed = parseIdNumber(CITIZEN.idNumber);
-    if (!parsed.ok) throw new Error('bad fixture');
-    await core.accounts.create({ idNumber: parsed.value, name: '王五', passwordHash: await core.passwords.hash(CITIZEN.password) });
+    await createCitizen(y, { idNumber: CITIZEN.idNumber, name: '王五', password: CITIZEN.password });
     adminToken = (await oidc.clientCredentialsGrant(await discover(y.issuer, BOT), { scope: 'admin:clients' })).access_token;
   });
   afterAll(async () => { await y?.stop(); });

@@ -6,11 +6,10 @@ import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair, importJWK, type JWTPayload } from 'jose';
-import { startYihao, freePort, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, freePort, type RunningYihao } from '../support/yihao.ts';
 import { Browser, formOf } from '../support/browser.ts';
 import { submitLogin, discover, authorizationRequest, finish } from '../support/relying-party.ts';
 import { readKeys } from '../../src/oidc/signing-keys.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 import { createDepartmentApp } from '../../clients/examples/department-app.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple', name: '张三' };
@@ -35,10 +34,7 @@ describe('example department app (clients/examples/department-app.ts)', () => {
       backchannel_logout_uri: `${appUrl}/backchannel-logout`,
     };
     y = await startYihao({ storage: 'embedded', clients: [registration] });
-    const { core } = y.yihao;
-    const parsed = parseIdNumber(CITIZEN.idNumber);
-    if (!parsed.ok) throw new Error('bad fixture');
-    await core.accounts.create({ idNumber: parsed.value, name: CITIZEN.name, phone: '+8613912345678', passwordHash: await core.passwords.hash(CITIZEN.password) });
+    await createCitizen(y, { idNumber: CITIZEN.idNumber, name: CITIZEN.name, phone: '+8613912345678', password: CITIZEN.password });
 
     const app = await createDepartmentApp({
       issuer: y.issuer, clientId: registration.client_id, clientSecret: registration.client_secret, appUrl,

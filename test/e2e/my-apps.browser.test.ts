@@ -3,10 +3,9 @@
 // Screenshots land in test/screenshots/my-apps-*.png.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { startYihao, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, type RunningYihao } from '../support/yihao.ts';
 import { startLogoutReceiver, discover, authorizationRequest, type RpClient } from '../support/relying-party.ts';
 import { launchChromium, closeChromium, phoneContext, screenshot, pageMetrics } from '../support/chromium.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple' };
 
@@ -29,10 +28,7 @@ describe('my apps page in Chromium on a phone', () => {
         grant_types: ['authorization_code', 'refresh_token'], allowed_scopes: ['openid', 'profile', 'phone', 'offline_access'],
       }],
     });
-    const parsed = parseIdNumber(CITIZEN.idNumber);
-    if (!parsed.ok) throw new Error('bad fixture');
-    const { core } = y.yihao;
-    await core.accounts.create({ idNumber: parsed.value, name: '张三', passwordHash: await core.passwords.hash(CITIZEN.password) });
+    await createCitizen(y, { idNumber: CITIZEN.idNumber, name: '张三', password: CITIZEN.password });
     context = await phoneContext(chromium);
   });
 

@@ -4,10 +4,9 @@
 // visit asks for consent again. Another person's grant cannot be withdrawn by forging its id.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { startYihao, STORAGES, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, STORAGES, type RunningYihao } from '../support/yihao.ts';
 import { Browser, formOf, type Page } from '../support/browser.ts';
 import { discover, authorizationRequest, finish, submitLogin, startLogoutReceiver, oidc, type RpClient } from '../support/relying-party.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 import { grantIndexFor } from '../../src/oidc/grant-index.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple' };
@@ -32,10 +31,8 @@ describe.each(STORAGES)('my apps on %s storage', (storage) => {
       }],
     });
     for (const person of [CITIZEN, OTHER]) {
-      const parsed = parseIdNumber(person.idNumber);
-      if (!parsed.ok) throw new Error('bad fixture');
       const { core } = y.yihao;
-      accounts[person.idNumber] = (await core.accounts.create({ idNumber: parsed.value, name: '李四', passwordHash: await core.passwords.hash(person.password) })).id;
+      accounts[person.idNumber] = (await createCitizen(y, { idNumber: person.idNumber, name: '李四', password: person.password })).id;
     }
   });
 

@@ -3,10 +3,9 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { startYihao, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, type RunningYihao } from '../support/yihao.ts';
 import { discover, authorizationRequest, finish, oidc, type RpClient } from '../support/relying-party.ts';
 import { launchChromium, closeChromium, phoneContext, screenshot, pageMetrics, focusedId } from '../support/chromium.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple' };
 
@@ -43,10 +42,7 @@ describe('citizen pages in Chromium', () => {
         },
       ],
     });
-    const { core } = y.yihao;
-    const parsed = parseIdNumber(CITIZEN.idNumber);
-    if (!parsed.ok) throw new Error('bad fixture');
-    await core.accounts.create({ idNumber: parsed.value, name: '张三', phone: '+8613912345678', passwordHash: await core.passwords.hash(CITIZEN.password) });
+    await createCitizen(y, { idNumber: CITIZEN.idNumber, name: '张三', phone: '+8613912345678', password: CITIZEN.password });
   });
 
   afterEach(async () => {

@@ -4,10 +4,10 @@
 // the department app. Screenshots land in test/screenshots/password-reset-*.png.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startYihao, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, type RunningYihao } from '../support/yihao.ts';
 import { startLogoutReceiver, discover, authorizationRequest, finish, type RpClient } from '../support/relying-party.ts';
 import { launchChromium, closeChromium, phoneContext, screenshot, pageMetrics } from '../support/chromium.ts';
-import { checkCharacter, parseIdNumber } from '../../src/identity/id-number.ts';
+import { checkCharacter } from '../../src/identity/id-number.ts';
 
 const idNumber = (first17: string) => first17 + checkCharacter(first17);
 const SECADMIN = { idNumber: idNumber('11010219810408234'), password: 'security admin password', name: '李安全', roles: ['security_admin'] };
@@ -34,9 +34,7 @@ describe('password reset in Chromium', () => {
     });
     const { core } = y.yihao;
     for (const p of [SECADMIN, CITIZEN]) {
-      const parsed = parseIdNumber(p.idNumber);
-      if (!parsed.ok) throw new Error('bad fixture');
-      await core.accounts.create({ idNumber: parsed.value, name: p.name, passwordHash: await core.passwords.hash(p.password), roles: p.roles });
+      await createCitizen(y, { idNumber: p.idNumber, name: p.name, password: p.password, roles: p.roles });
     }
   });
 

@@ -3,10 +3,10 @@
 // numbers travel in a header or a body, never a URL; every response matches the schema its route declares.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { startYihao, STORAGES, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, STORAGES, type RunningYihao } from '../support/yihao.ts';
 import { Browser } from '../support/browser.ts';
 import { discover, authorizationRequest, finish, submitLogin, startLogoutReceiver, oidc, type RpClient } from '../support/relying-party.ts';
-import { checkCharacter, parseIdNumber } from '../../src/identity/id-number.ts';
+import { checkCharacter } from '../../src/identity/id-number.ts';
 import { adminRoutes } from '../../src/admin/routes.ts';
 import { changeRole } from '../../src/admin/roles.ts';
 import type { ClientAdmin } from '../../src/admin/clients.ts';
@@ -73,9 +73,7 @@ describe.each(STORAGES)('session oversight in the admin API on %s storage', (sto
     });
     const { core } = y.yihao;
     for (const who of [SECOPS, SYSADMIN, CITIZEN]) {
-      const parsed = parseIdNumber(who.idNumber);
-      if (!parsed.ok) throw new Error('bad fixture');
-      const account = await core.accounts.create({ idNumber: parsed.value, name: '测试', passwordHash: await core.passwords.hash(who.password) });
+      const account = await createCitizen(y, { idNumber: who.idNumber, name: '测试', password: who.password });
       if (who === CITIZEN) citizenId = account.id;
       if (who === SECOPS) secopsId = account.id;
     }

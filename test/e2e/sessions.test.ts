@@ -6,11 +6,10 @@ import { runCli } from '../support/cli.ts';
 import { createServer, type Server } from 'node:http';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { startYihao, STORAGES, freePort, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, STORAGES, freePort, type RunningYihao } from '../support/yihao.ts';
 import { Browser } from '../support/browser.ts';
 import { discover, authorizationRequest, finish, submitLogin, oidc, type RpClient } from '../support/relying-party.ts';
 import { formOf } from '../support/browser.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 import { sessionOversightFor } from '../../src/sessions/oversight.ts';
 import { grantIndexFor } from '../../src/oidc/grant-index.ts';
 
@@ -65,9 +64,7 @@ describe.each(STORAGES)('session oversight on %s storage', (storage) => {
     });
     const { core } = y.yihao;
     for (const person of [CITIZEN, OTHER]) {
-      const parsed = parseIdNumber(person.idNumber);
-      if (!parsed.ok) throw new Error('bad fixture');
-      const account = await core.accounts.create({ idNumber: parsed.value, name: '张三', passwordHash: await core.passwords.hash(person.password) });
+      const account = await createCitizen(y, { idNumber: person.idNumber, name: '张三', password: person.password });
       accounts[person.idNumber] = account.id;
     }
   });

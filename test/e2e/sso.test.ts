@@ -2,10 +2,9 @@
 // on both storage setups.
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { createRemoteJWKSet, jwtVerify, decodeJwt } from 'jose';
-import { startYihao, STORAGES, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, STORAGES, type RunningYihao } from '../support/yihao.ts';
 import { Browser, formOf } from '../support/browser.ts';
 import { startLogoutReceiver, discover, authorizationRequest, finish, submitLogin, oidc, type RpClient } from '../support/relying-party.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple' };
 
@@ -37,9 +36,7 @@ describe.each(STORAGES)('single sign-on on %s storage', (storage) => {
       ],
     });
     const { core } = y.yihao;
-    const parsed = parseIdNumber(CITIZEN.idNumber);
-    if (!parsed.ok) throw new Error('bad fixture');
-    const account = await core.accounts.create({ idNumber: parsed.value, name: '张三', phone: '+8613912345678', passwordHash: await core.passwords.hash(CITIZEN.password) });
+    const account = await createCitizen(y, { idNumber: CITIZEN.idNumber, name: '张三', phone: '+8613912345678', password: CITIZEN.password });
     accountId = account.id;
   });
 

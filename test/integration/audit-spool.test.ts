@@ -13,8 +13,7 @@ import { groupCommit } from '../../src/audit/group-commit.ts';
 import { createSpoolDrainer } from '../../src/audit/spool.ts';
 import { SPOOL_THREAD_APPLICATION_NAME } from '../../src/audit/spool-thread.ts';
 import { verifyChain } from '../../src/audit/verify.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
-import { startYihao, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, type RunningYihao } from '../support/yihao.ts';
 import { Browser } from '../support/browser.ts';
 import { discover, authorizationRequest, submitLogin, finish, oidc, type RpClient } from '../support/relying-party.ts';
 
@@ -35,9 +34,7 @@ const protocolRows = (db: Db) => db.query<Row>(
 
 async function createAccount(y: RunningYihao): Promise<string> {
   const { core } = y.yihao;
-  const parsed = parseIdNumber(CITIZEN.idNumber);
-  if (!parsed.ok) throw new Error('bad fixture');
-  return (await core.accounts.create({ idNumber: parsed.value, name: '张三', passwordHash: await core.passwords.hash(CITIZEN.password) })).id;
+  return (await createCitizen(y, { idNumber: CITIZEN.idNumber, name: '张三', password: CITIZEN.password })).id;
 }
 
 /** Logs in at `rp` and exchanges the code. */

@@ -15,8 +15,7 @@ import { verifyChain } from '../../src/audit/verify.ts';
 import { pruneAudit } from '../../src/audit/prune.ts';
 import { exportEvents, EXPORT_COLUMNS } from '../../src/audit/export.ts';
 import { rowHash, GENESIS_HASH, type ChainRow } from '../../src/audit/canonical.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
-import { startYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen } from '../support/yihao.ts';
 import { Browser } from '../support/browser.ts';
 import { discover, authorizationRequest, submitLogin } from '../support/relying-party.ts';
 
@@ -355,9 +354,7 @@ describe('a login without its audit record', () => {
     const admin = createPostgresDb(y.env.DATABASE_URL!);
     try {
       const { core } = y.yihao;
-      const parsed = parseIdNumber('11010519491231002X');
-      if (!parsed.ok) throw new Error('bad fixture');
-      await core.accounts.create({ idNumber: parsed.value, name: '张三', passwordHash: await core.passwords.hash('correct horse battery') });
+      await createCitizen(y, { idNumber: '11010519491231002X', name: '张三', password: 'correct horse battery' });
       const config = await discover(y.issuer, rp);
       const login = async () => {
         const browser = new Browser();

@@ -4,10 +4,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedis, startRedisSentinel } from '../support/servers.ts';
-import { startYihao, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, type RunningYihao } from '../support/yihao.ts';
 import { Browser } from '../support/browser.ts';
 import { startLogoutReceiver, discover, authorizationRequest, finish, submitLogin, oidc, type RpClient } from '../support/relying-party.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 import { loadConfig, ConfigError } from '../../src/config.ts';
 import { parseSentinelUrl } from '../../src/store/redis.ts';
 
@@ -64,10 +63,7 @@ describe('yihao on Redis Sentinel', () => {
         redirect_uris: [c.redirectUri], post_logout_redirect_uris: [c.postLogoutUri], allowed_scopes: ['openid', 'profile'],
       })),
     });
-    const parsed = parseIdNumber(CITIZEN.idNumber);
-    if (!parsed.ok) throw new Error('bad fixture');
-    const { core } = y.yihao;
-    await core.accounts.create({ idNumber: parsed.value, name: '张三', passwordHash: await core.passwords.hash(CITIZEN.password) });
+    await createCitizen(y, { idNumber: CITIZEN.idNumber, name: '张三', password: CITIZEN.password });
   }, 60_000);
 
   afterAll(async () => {

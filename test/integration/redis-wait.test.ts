@@ -4,10 +4,9 @@
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedis } from '../support/servers.ts';
-import { startYihao, type RunningYihao } from '../support/yihao.ts';
+import { startYihao, createCitizen, type RunningYihao } from '../support/yihao.ts';
 import { Browser } from '../support/browser.ts';
 import { discover, authorizationRequest, finish, submitLogin, type RpClient } from '../support/relying-party.ts';
-import { parseIdNumber } from '../../src/identity/id-number.ts';
 import { loadConfig, ConfigError } from '../../src/config.ts';
 
 const CITIZEN = { idNumber: '11010519491231002X', password: 'correct horse battery staple' };
@@ -60,10 +59,7 @@ describe('audit events acknowledged by a Redis replica before the response', () 
       env: { REDIS_URL: `redis://127.0.0.1:${primary.port}`, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '300' },
       clients: [A, B].map((c) => ({ client_id: c.id, client_secret: c.secret, client_name: c.id, department: '税务局', first_party: true, redirect_uris: [c.redirectUri] })),
     });
-    const parsed = parseIdNumber(CITIZEN.idNumber);
-    if (!parsed.ok) throw new Error('bad fixture');
-    const { core } = y.yihao;
-    await core.accounts.create({ idNumber: parsed.value, name: '张三', passwordHash: await core.passwords.hash(CITIZEN.password) });
+    await createCitizen(y, { idNumber: CITIZEN.idNumber, name: '张三', password: CITIZEN.password });
   }, 60_000);
 
   afterAll(async () => {

@@ -10,6 +10,8 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { createYihao, type Yihao } from '../../src/app.ts';
 import { createDatabase } from './servers.ts';
+import { parseIdNumber } from '../../src/identity/id-number.ts';
+import type { Account } from '../../src/accounts/accounts.ts';
 
 export type Storage = 'embedded' | 'postgres+redis';
 export const STORAGES: Storage[] = ['embedded', 'postgres+redis'];
@@ -71,4 +73,14 @@ export async function startYihao(options: { storage: Storage; clients: Record<st
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A person's account in this yihao, as `yihao accounts add` makes it: the ID number checked, the password hashed. */
+export async function createCitizen(y: RunningYihao, who: { idNumber: string; password: string; name?: string; phone?: string; roles?: string[] }): Promise<Account> {
+  const parsed = parseIdNumber(who.idNumber);
+  if (!parsed.ok) throw new Error(`bad fixture: ${who.idNumber} (${parsed.code})`);
+  const { core } = y.yihao;
+  return core.accounts.create({
+    idNumber: parsed.value, name: who.name ?? '张三', phone: who.phone, roles: who.roles, passwordHash: await core.passwords.hash(who.password),
+  });
 }
