@@ -154,6 +154,15 @@ describe.each<Backend>(['postgres', 'pglite'])('audit trail on %s', (kind) => {
     expect(same).toEqual({ rows: 8, differ: 0 });
   });
 
+  it('plans the append functions once per connection (012), settings a later CREATE OR REPLACE would silently drop', async () => {
+    const rows = await db.query<{ proname: string; proconfig: string[] | null }>(
+      `SELECT proname, proconfig FROM pg_proc WHERE proname IN ('audit_append_many', 'audit_append_at', 'audit_head_forward_only') ORDER BY proname`);
+    expect(rows.map((r) => r.proname)).toEqual(['audit_append_at', 'audit_append_many', 'audit_head_forward_only']);
+    for (const r of rows) expect(r.proconfig, r.proname).toContain('plan_cache_mode=force_generic_plan');
+    // The search_path 008 and 011 pinned is still there beside it.
+    expect(rows.find((r) => r.proname === 'audit_append_many')!.proconfig!.some((c) => c.startsWith('search_path=pg_catalog,'))).toBe(true);
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE of audit rows and of the chain head with a clear error', async () => {
     for (const sql of ['UPDATE audit_events SET details = \'{}\' WHERE id = 1', 'DELETE FROM audit_events WHERE id = 1',
       'TRUNCATE audit_events', `TRUNCATE ${(await db.query<{ t: string }>("SELECT audit_ensure_partition(now()) AS t"))[0]!.t}`]) {
