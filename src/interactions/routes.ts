@@ -3,7 +3,7 @@
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
-import type { AdapterFactory } from 'oidc-provider';
+import type { AdapterFactory, InteractionResults } from 'oidc-provider';
 import type { Account, Accounts } from '../accounts/accounts.ts';
 import type { Login } from '../accounts/login.ts';
 import type { Passwords } from '../accounts/passwords.ts';
@@ -71,6 +71,18 @@ export function interactionRoutes(deps: InteractionDeps) {
     ctx.type = 'html';
     ctx.set('Content-Security-Policy', pageCsp(formOrigins));
     ctx.body = html;
+  }
+
+  /**
+   * The interaction's result, saved for the authorization endpoint to resume with, and the browser sent
+   * there: what provider.interactionResult does, on the interaction this request already loaded instead
+   * of reading it from Redis a second time.
+   */
+  async function finish(ctx: Context, details: Details, result: InteractionResults, mergeWithLastSubmission: boolean) {
+    details.result = mergeWithLastSubmission && !('error' in result) ? { ...details.lastSubmission, ...result } : result;
+    await details.save(details.exp - Math.floor(Date.now() / 1000));
+    noStore(ctx);
+    ctx.redirect(details.returnTo);
   }
 
   async function showLogin(ctx: Context, details: Details, status = 200, form?: { idNumber?: string; errors: Record<string, string> }) {
@@ -143,11 +155,7 @@ export function interactionRoutes(deps: InteractionDeps) {
       type: 'login.success', outcome: 'success', actor: accountId, clientId: String(details.params.client_id), ip: ctx.ip,
       userAgent: ctx.get('user-agent'), requestId: ctx.state.requestId as string, details: { acr: ACR_PASSWORD, amr: ['pwd'] },
     });
-    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, {
-      login: { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: false },
-    }, { mergeWithLastSubmission: false });
-    noStore(ctx);
-    ctx.redirect(redirectTo);
+    await finish(ctx, details, { login: { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: false } }, false);
   }
 
   /** The proven account, if the proof still holds: same temporary password, still valid, account active. */
@@ -206,16 +214,12 @@ export function interactionRoutes(deps: InteractionDeps) {
     for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
     await audit.record({ type: 'consent.given', outcome: 'success', actor: session.accountId, clientId: String(params.client_id), ip: ctx.ip, requestId: ctx.state.requestId as string, details: { scopes: missing.missingOIDCScope ?? [], claims: missing.missingOIDCClaims ?? [] } });
-    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
-    noStore(ctx);
-    ctx.redirect(redirectTo);
+    await finish(ctx, details, { consent: { grantId } }, true);
   }
 
   async function abort(ctx: Context, details: Details) {
     await audit.record({ type: 'consent.denied', outcome: 'failure', actor: details.session?.accountId ?? null, clientId: String(details.params.client_id), ip: ctx.ip, requestId: ctx.state.requestId as string });
-    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
-    noStore(ctx);
-    ctx.redirect(redirectTo);
+    await finish(ctx, details, { error: 'access_denied', error_description: 'End-User aborted interaction' }, false);
   }
 
   function showMessage(ctx: Context, status: number, kind: 'expired' | 'error' | 'notFound') {
@@ -236,6 +240,11 @@ export function interactionRoutes(deps: InteractionDeps) {
     const match = ROUTE.exec(ctx.path);
     if (!match) return next();
     const [, uid, action] = match;
+    // The page to show depends on a new-password proof (kept under the interaction's uid): asked for
+    // beside the interaction itself, so both reads share Redis's round trip.
+    const showing = !action && ctx.method === 'GET';
+    const pendingProof = showing ? proofs.find(uid!) : undefined;
+    pendingProof?.catch(() => {}); // awaited below, or moot when the interaction is gone
     let details: Details;
     try {
       details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -244,10 +253,10 @@ export function interactionRoutes(deps: InteractionDeps) {
       return showMessage(ctx, 400, 'expired');
     }
     try {
-      if (!action && ctx.method === 'GET') {
+      if (showing) {
         if (details.prompt.name !== 'login') return await showConsent(ctx, details);
         // Reloading the page after the temporary password keeps the person on the new-password form.
-        return (await proofs.find(details.uid)) ? await showPasswordChange(ctx, details) : await showLogin(ctx, details);
+        return (await pendingProof) ? await showPasswordChange(ctx, details) : await showLogin(ctx, details);
       }
       if (!action || ctx.method !== 'POST') return showMessage(ctx, 405, 'notFound');
       const form = await readForm(ctx);
