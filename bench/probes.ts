@@ -75,6 +75,25 @@ export async function pgProbe(url: string): Promise<PgProbe> {
   };
 }
 
+/** The audit chain's lock (migrations 002/008: "yihaaudt"), taken by every append to the chain. */
+const AUDIT_CHAIN_LOCK = "x'7969686161756474'::bigint";
+
+export interface AuditDrainHold { hold(): Promise<void>; release(): Promise<void>; close(): Promise<void> }
+
+/**
+ * What-if (--hold-audit-drain): holds the audit chain's lock from a connection of its own, so that yihao's
+ * spool drainer waits at its first statement and the events stay in Redis; released, it appends them all.
+ */
+export async function auditDrainHold(url: string): Promise<AuditDrainHold> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return {
+    async hold() { await client.query(`SELECT pg_advisory_lock(${AUDIT_CHAIN_LOCK})`); },
+    async release() { await client.query(`SELECT pg_advisory_unlock(${AUDIT_CHAIN_LOCK})`); },
+    async close() { await client.end(); },
+  };
+}
+
 // ---- Redis bytes per SSO session.
 
 /** A key's kind: the model or index it belongs to (prefix removed, ids dropped). */

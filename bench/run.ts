@@ -20,7 +20,7 @@ import type { ChildServer } from './child-server.ts';
 import { startStorage, SETUPS, YIHAO_REDIS_PREFIX, CEILING_REDIS_PREFIX, CEILING_CLUSTER_REDIS_PREFIX, type SetupName, type Storage } from './storage.ts';
 import { startLoadGenerator, type LoadGenerator } from './load-client.ts';
 import { SCENARIOS, type ScenarioName } from './load-protocol.ts';
-import { redisProbe, pgProbe, diffCalls, redisBytesPerSession, roundTripCounter, grantIndexHealth, type GrantIndexHealth, type RedisProbe, type PgProbe, type SessionMemory } from './probes.ts';
+import { redisProbe, pgProbe, auditDrainHold, diffCalls, redisBytesPerSession, roundTripCounter, grantIndexHealth, type GrantIndexHealth, type RedisProbe, type PgProbe, type AuditDrainHold, type SessionMemory } from './probes.ts';
 import { timeArgon2, timeArgon2AllCores, argon2Ceiling } from './argon2-ceiling.ts';
 import { cleanupAll, onCleanup } from './cleanup.ts';
 import {
@@ -33,7 +33,7 @@ import { runSoak, soakTable, trendSummary, SOAK_ACCESS_TOKEN_TTL } from './soak.
 import { summarizeProfiles, profilesIn, perFlowComparison, hottestFunctions, type ProfileSummary, type ProfileWindow } from './profile-summary.ts';
 
 const USAGE = `usage: npm run bench [-- --quick] [--duration S] [--concurrency N]… [--scenario NAME]… [--setup postgres+redis|embedded]… [--all-setups]
-                      [--workers N] [--memory-sessions N] [--profile] [--ceiling-redis-options JSON]
+                      [--workers N] [--memory-sessions N] [--profile] [--ceiling-redis-options JSON] [--hold-audit-drain]
        npm run bench -- --soak SECONDS [--concurrency N] [--profile]
 scenarios: ${SCENARIOS.join(', ')}`;
 function usage(problem: string): never {
@@ -55,6 +55,7 @@ try {
       'memory-sessions': { type: 'string' },
       soak: { type: 'string' },
       'ceiling-redis-options': { type: 'string' }, // what-if: ioredis options for the ceiling only (JSON)
+      'hold-audit-drain': { type: 'boolean', default: false }, // what-if: yihao's audit events wait in Redis during its rows
       profile: { type: 'boolean', default: false }, // V8 CPU profiles of the servers into bench/results/
       help: { type: 'boolean', default: false },
     },
@@ -90,6 +91,10 @@ try {
 } catch {
   usage(`--ceiling-redis-options must be JSON, not ${ceilingRedisOptions}`);
 }
+// What-if: during yihao's protocol rows its spool drainer waits (the chain's lock is held), and between
+// slices it appends what waited — outside the measured time. yihao minus the audit trail's PostgreSQL work:
+// how much of the gap to the ceiling that work is. Not the targets' conditions.
+const holdAuditDrain = args['hold-audit-drain'];
 const memorySessions = args['memory-sessions'] !== undefined ? Number(args['memory-sessions']) : quick ? 10 : 100;
 if (!(memorySessions >= 0)) usage(`--memory-sessions must be a number ≥ 0, not ${args['memory-sessions']}`);
 
@@ -138,7 +143,7 @@ async function startYihao(o: { label: string; setup: SetupName; storageEnv: Reco
   return server;
 }
 
-interface Probes { redis: RedisProbe; pg?: PgProbe }
+interface Probes { redis: RedisProbe; pg?: PgProbe; drainHold?: AuditDrainHold }
 
 /** One slice of a row: part of its time, measured on its own (rows are taken in ABBA order, see below). */
 interface Slice { sample: Sample; seconds: number; cpu: CpuUse; rssMaxBytes: number; calls: Record<string, number>; redisGrowth: number; transactions: number; log: Record<string, number> }
@@ -151,6 +156,8 @@ async function measureSlice(m: Measured, all: Measured[], loadgen: LoadGenerator
   await loadgen.prepare(m.label, scenario, concurrency, 0); // fresh access tokens if they are getting old; else nothing
   m.child.takeLogTally();
   const pgCounted = m.kind === 'yihao' && m.setup === 'postgres+redis' && probes.pg;
+  const held = probes.drainHold && m.label === 'yihao' && scenario !== 'password-login' ? probes.drainHold : undefined;
+  await held?.hold();
   const calls0 = await probes.redis.commandCalls();
   const used0 = await probes.redis.usedMemory();
   const tx0 = pgCounted ? await probes.pg!.transactions() : Number.NaN;
@@ -167,9 +174,22 @@ async function measureSlice(m: Measured, all: Measured[], loadgen: LoadGenerator
   const calls = diffCalls(await probes.redis.commandCalls(), calls0);
   const redisGrowth = await probes.redis.usedMemory() - used0;
   const transactions = pgCounted ? await probes.pg!.transactions() - tx0 - 1 : Number.NaN; // − the probe's own query
+  if (held) {
+    await held.release();
+    await spoolDrained(probes.redis); // what waited is appended now, before the next slice is timed
+  }
   if (interrupted) throw new Error('interrupted');
   if (!m.child.alive()) throw new Error(`${m.label} exited during ${scenario} at concurrency ${concurrency}`);
   return { sample, seconds, cpu, rssMaxBytes: maxBytes, calls, redisGrowth, transactions, log: m.child.takeLogTally() };
+}
+
+async function spoolDrained(redis: RedisProbe, timeoutMs = 120_000): Promise<void> {
+  const key = `${YIHAO_REDIS_PREFIX}audit:spool`;
+  const until = Date.now() + timeoutMs;
+  while (await redis.redis.xlen(key) > 0) {
+    if (Date.now() > until) throw new Error(`--hold-audit-drain: yihao's audit spool (${key}) not drained ${timeoutMs / 1000} s after the lock was released`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function combine(m: Measured, scenario: ScenarioName, concurrency: number, slices: Slice[], roundTrips: RoundTrips): Row {
@@ -308,8 +328,11 @@ async function bench(): Promise<void> {
   for (const m of servers) {
     await loadgen.addTarget({ name: m.label, issuer: m.child.info.issuer, login: m.kind === 'ceiling' ? 'hint' : 'form' }, maxConcurrency);
   }
-  const probes: Probes = { redis: await redisProbe(storage.redisUrl), pg: storage.databaseUrl ? await pgProbe(storage.databaseUrl) : undefined };
-  onCleanup('storage probes', async () => { await probes.redis.close(); await probes.pg?.close(); });
+  const probes: Probes = {
+    redis: await redisProbe(storage.redisUrl), pg: storage.databaseUrl ? await pgProbe(storage.databaseUrl) : undefined,
+    drainHold: holdAuditDrain && storage.databaseUrl ? await auditDrainHold(storage.databaseUrl) : undefined,
+  };
+  onCleanup('storage probes', async () => { await probes.redis.close(); await probes.pg?.close(); await probes.drainHold?.close(); });
 
   // Before any load, on a quiet keyspace.
   const sessionMemory = memorySessions > 0 ? await measureSessionMemory(loadgen, probes, servers) : {};
@@ -402,7 +425,7 @@ async function bench(): Promise<void> {
   const cores = availableParallelism();
   const report = {
     kind: 'bench', startedAt: runId, finishedAt: new Date().toISOString(),
-    options: { quick, durationS, setups, scenarios, ceilingRedisOptions, concurrencies: Object.fromEntries(scenarios.map((s) => [s, concurrenciesFor(s)])), workers, memorySessions, profile: args.profile },
+    options: { quick, durationS, setups, scenarios, ceilingRedisOptions, holdAuditDrain, concurrencies: Object.fromEntries(scenarios.map((s) => [s, concurrenciesFor(s)])), workers, memorySessions, profile: args.profile },
     machine: { cores, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, busyBeforeStart },
     argon2, servers: serverInfo, sessionMemory, grantIndexes, rows: ordered, targets: [...verdicts, ...clusterVerdicts], notes, profiles,
     profileWindows: profileRoot ? Object.fromEntries(profileWindows) : undefined,
@@ -415,6 +438,8 @@ async function bench(): Promise<void> {
     `(before the bench started, other processes kept ${busyBeforeStart.toFixed(2)} of ${cores} cores busy)`,
     'ceiling = bare oidc-provider with yihao\'s Redis adapter, keys and client registrations (bench/ceiling-server.ts)'
       + (ceilingRedisOptions ? `; WHAT-IF: its Redis client runs with ${ceilingRedisOptions}, unlike yihao` : ''),
+    ...(holdAuditDrain ? ['WHAT-IF (--hold-audit-drain): during yihao\'s protocol rows its audit events waited in Redis and were appended to'
+      + ' the PostgreSQL chain between slices, outside the measured time — not the conditions of the targets below'] : []),
     '',
     resultsTable(ordered),
     '',
