@@ -18,6 +18,7 @@ import { createPasswords, type Passwords } from './accounts/passwords.ts';
 import { createLogin } from './accounts/login.ts';
 import { createAudit, type Audit } from './audit/audit.ts';
 import { createClientStore, withBuiltInClients, type ClientStore } from './clients/store.ts';
+import { createSecretSealer } from './clients/secret-seal.ts';
 import type { ClientMetadata } from './clients/registration.ts';
 import { applyClients, type ApplyResult } from './clients/apply.ts';
 import { CLIENT_REFRESH_MS, clientsChannel, followClientChanges, publishClientChanges } from './clients/invalidation.ts';
@@ -98,7 +99,11 @@ export async function createCore(config: Config, log: Logger = createLogger(conf
     }
     const audit = createAudit(db, log, redis ? { spool: { redis, key: `${config.redisKeyPrefix}audit:spool`, thread, replicas } } : {});
     closers.unshift(() => audit.close());
-    const clients = createClientStore(db, process.env);
+    const clients = createClientStore(db, process.env, createSecretSealer(identityKeys));
+    if (options.startupTasks !== false) {
+      const sealed = await clients.sealStoredSecrets();
+      if (sealed) log.info('client secrets stored in clear are now sealed', { clients: sealed });
+    }
     if (redis) closers.unshift(publishClientChanges(clients, redis, clientsChannel(config.redisKeyPrefix), log));
     await clients.refresh();
     return {

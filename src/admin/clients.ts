@@ -140,7 +140,7 @@ export function createClientAdmin(deps: ClientAdminDeps) {
         if (existing?.deleted) throw new Conflict(`client_id ${clientId} belonged to a deleted client and is never reused`);
         if (existing) throw new Conflict(`client ${clientId} already exists`);
         const { metadata, approval } = await validated(body, { ...deps.context, managedSecret: secret, requireIdNumberApproval: true });
-        if (!(await q.insertClient(tx, metadata))) throw new Conflict(`client ${metadata.client_id} already exists`);
+        if (!(await q.insertClient(tx, store.secrets.sealIn(metadata)))) throw new Conflict(`client ${metadata.client_id} already exists`);
         if (approval) await store.recordApproval(metadata.client_id, approval, actorOf(a.admin), tx);
         record(event(a, { type: 'client.created', clientId: metadata.client_id, details: { changes: auditDiff(undefined, metadata), ...(approval ? { id_number_approval: approval } : {}) } }));
         const created = await view(tx, metadata.client_id);
@@ -168,7 +168,7 @@ export function createClientAdmin(deps: ClientAdminDeps) {
         const changes = auditDiff(before, metadata);
         const idNumber = String(metadata.scope).split(' ').includes('id_number');
         if (!Object.keys(changes).length && !approval) return toView(row); // nothing to change, nothing to record
-        await q.updateMetadata(tx, metadata);
+        await q.updateMetadata(tx, store.secrets.sealIn(metadata)); // a secret held stays as sealed
         if (approval) await store.recordApproval(clientId, approval, actorOf(a.admin), tx);
         if (!idNumber && row.approval) await store.revokeApproval(clientId, tx);
         record(event(a, {
@@ -205,10 +205,10 @@ export function createClientAdmin(deps: ClientAdminDeps) {
         const row = await locked(tx, clientId);
         const held = row.metadata.client_secret;
         if (typeof held !== 'string') throw new InvalidRequest(`client ${clientId} has no secret to rotate (token_endpoint_auth_method ${String(row.metadata.token_endpoint_auth_method)})`);
-        const old = held.startsWith('env:') ? deps.context.env[held.slice(4)] : held;
+        const old = held.startsWith('env:') ? deps.context.env[held.slice(4)] : store.secrets.open(clientId, held);
         const secret = generateSecret();
         const metadata = { ...row.metadata, client_secret: secret };
-        await q.updateMetadata(tx, metadata, { rotated: true });
+        await q.updateMetadata(tx, store.secrets.sealIn(metadata), { rotated: true });
         const expires = old ? await q.keepPreviousSecret(tx, clientId, sha256(old), graceSeconds) : null;
         record(event(a, {
           type: 'client.secret_rotated', clientId,

@@ -2,6 +2,7 @@
 // (oidc-provider asks for the client on every protocol request; see OIDC-PROVIDER-NOTES #645).
 import type { Db, Queryable } from '../store/db.ts';
 import { resolveSecret, type ClientMetadata, type IdNumberApproval } from './registration.ts';
+import type { SecretSealer } from './secret-seal.ts';
 
 /** An approval to release id_number, as recorded (migrations/003_admin_clients.sql). */
 export interface ApprovalRecord extends IdNumberApproval { recorded_by: string; recorded_at: string }
@@ -25,6 +26,10 @@ const toRow = (r: Row): ClientRow => ({
 });
 
 export interface ClientStore {
+  /** Seals secrets for the clients table and opens them from it (src/clients/secret-seal.ts). */
+  secrets: SecretSealer;
+  /** Seals the secrets still stored in clear (written before sealing existed); returns how many. */
+  sealStoredSecrets(): Promise<number>;
   /** Reloads every enabled client into memory. */
   refresh(): Promise<void>;
   /** The served (secret-resolved) metadata of an enabled client. */
@@ -40,7 +45,9 @@ export interface ClientStore {
   /** Called with the client id after each committed change made through this store (save outside a transaction, setDisabled, forget). */
   onChange(listener: (clientId: string) => void): () => void;
   all(): ClientMetadata[];
+  /** Every row, secrets opened. */
   rows(): Promise<ClientRow[]>;
+  /** Writes the row with its secret sealed. */
   save(row: Omit<ClientRow, 'disabled'>, tx?: Db | Parameters<Parameters<Db['transaction']>[0]>[0]): Promise<void>;
   setDisabled(clientId: string, disabled: boolean): Promise<void>;
   /** The approval to release id_number in force for this client, if any. */
@@ -50,9 +57,9 @@ export interface ClientStore {
   startRefresh(intervalMs: number): () => void;
 }
 
-export function createClientStore(db: Db, env: Record<string, string | undefined>): ClientStore {
+export function createClientStore(db: Db, env: Record<string, string | undefined>, secrets: SecretSealer): ClientStore {
   let cache = new Map<string, ClientMetadata>();
-  const serve = (m: ClientMetadata) => resolveSecret(m, env);
+  const serve = (m: ClientMetadata) => resolveSecret(secrets.openIn(m), env);
   // A change seen while a full refresh is under way wins over that refresh's older snapshot.
   let version = 0;
   const touchedAt = new Map<string, number>();
@@ -64,6 +71,21 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
   };
   const readEnabled = async (clientId: string) => (await db.query<Row>('SELECT client_id, metadata FROM clients WHERE client_id = $1 AND NOT disabled', [clientId]))[0];
   const store: ClientStore = {
+    secrets,
+    async sealStoredSecrets() {
+      const rows = await db.query<{ client_id: string; secret: string }>(
+        `SELECT client_id, metadata->>'client_secret' AS secret FROM clients
+         WHERE jsonb_typeof(metadata->'client_secret') = 'string' AND metadata->>'client_secret' NOT LIKE 'sealed:%' AND metadata->>'client_secret' NOT LIKE 'env:%'`);
+      let sealed = 0;
+      for (const r of rows) {
+        // Only if it is still that clear value: a change made meanwhile (sealed itself) is left alone.
+        const done = await db.query(
+          `UPDATE clients SET metadata = jsonb_set(metadata, '{client_secret}', to_jsonb($2::text)) WHERE client_id = $1 AND metadata->>'client_secret' = $3 RETURNING client_id`,
+          [r.client_id, secrets.seal(r.client_id, r.secret), r.secret]);
+        sealed += done.length;
+      }
+      return sealed;
+    },
     async refresh() {
       const since = version;
       const rows = await db.query<Row>('SELECT client_id, metadata FROM clients WHERE NOT disabled');
@@ -105,7 +127,7 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
     all: () => [...cache.values()],
     async rows() {
       return (await db.query<Row>(`SELECT client_id, metadata, department, source, source_file, source_hash, disabled,
-        deleted_at IS NOT NULL AS deleted FROM clients ORDER BY client_id`)).map(toRow);
+        deleted_at IS NOT NULL AS deleted FROM clients ORDER BY client_id`)).map((r) => toRow({ ...r, metadata: secrets.openIn(r.metadata) }));
     },
     async save(row, q = db) {
       await q.query(
@@ -113,7 +135,7 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (client_id) DO UPDATE SET metadata = $2, department = $3, source = $4, source_file = $5,
            source_hash = $6, disabled = false, updated_at = now()`,
-        [row.clientId, row.metadata, row.department, row.source, row.sourceFile, row.sourceHash],
+        [row.clientId, secrets.sealIn(row.metadata), row.department, row.source, row.sourceFile, row.sourceHash],
       );
       cache.set(row.clientId, serve(row.metadata));
       // Inside a transaction nothing is committed yet: the caller calls forget after the commit.

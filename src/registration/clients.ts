@@ -47,7 +47,7 @@ export function createDynamicClientWrites(deps: { db: Db; store: ClientStore; to
       if (why) throw invalidToken(why);
       const inserted = await tx.query(
         `INSERT INTO clients (client_id, metadata, department, source) VALUES ($1, $2::text::jsonb, $3, 'dynamic')
-         ON CONFLICT (client_id) DO NOTHING RETURNING client_id`, [clientId, JSON.stringify(metadata), token!.department]);
+         ON CONFLICT (client_id) DO NOTHING RETURNING client_id`, [clientId, JSON.stringify(store.secrets.sealIn(metadata)), token!.department]);
       if (!inserted.length) throw new errors.InvalidClientMetadata(`client_id ${clientId} is taken`);
       await tx.query('INSERT INTO dynamic_registrations (client_id, initial_access_token_id) VALUES ($1, $2)', [clientId, token!.id]);
       await tokens.countRegistration(tx, token!.id);
@@ -59,11 +59,11 @@ export function createDynamicClientWrites(deps: { db: Db; store: ClientStore; to
     await change(clientId, async (tx, record) => {
       const row = await findClient(tx, clientId, { lock: true });
       if (!row || row.disabled) throw invalidToken('the client is no longer registered');
-      const changes = auditDiff(row.metadata, metadata);
+      const changes = auditDiff(store.secrets.openIn(row.metadata), metadata);
       if (!Object.keys(changes).length && row.source === 'dynamic') return;
       await tx.query(
         `UPDATE clients SET metadata = $2::text::jsonb, department = $3, source = 'dynamic', updated_at = now() WHERE client_id = $1`,
-        [clientId, JSON.stringify(metadata), token.department]);
+        [clientId, JSON.stringify(store.secrets.sealIn(metadata)), token.department]);
       // An administrator may have added id_number with an approval; a registration without it ends the approval.
       const revoked = row.approval !== null && !String(metadata.scope).split(' ').includes('id_number');
       if (revoked) await store.revokeApproval(clientId, tx);

@@ -259,6 +259,12 @@ describe.each(STORAGES)('admin API on %s storage', (storage) => {
     expect(audit.at(-1)).toMatchObject({ type: 'client.secret_rotated', details: { grace_seconds: 2, changes: { client_secret: { before: '[secret]', after: '[secret]' } } } });
     expect(JSON.stringify(audit)).not.toContain(fresh.secret);
     expect(JSON.stringify(audit)).not.toContain(old.secret);
+    // At rest the secret is sealed (src/clients/secret-seal.ts); the previous one is kept only as its SHA-256.
+    const [stored] = await y.yihao.core.db.query<{ secret: string; row: string }>(
+      `SELECT metadata->>'client_secret' AS secret, (SELECT string_agg(c::text, ' ') FROM clients c WHERE client_id = 'rotating-bot') AS row FROM clients WHERE client_id = 'rotating-bot'`);
+    expect(stored!.secret).toMatch(/^sealed:/);
+    expect(stored!.row).not.toContain(fresh.secret);
+    expect(stored!.row).not.toContain(old.secret);
   });
 
   it('refuses tokens to a disabled client and stops a deleted client’s tokens', async () => {

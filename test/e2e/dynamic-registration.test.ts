@@ -199,6 +199,11 @@ describe.each(STORAGES)('dynamic registration on %s storage', (storage) => {
     expect(rat).not.toBe(oldRat);
     expect((await reg('GET', uri, { token: oldRat })).status).toBe(401);
     expect((await admin('GET', `/admin/api/clients/${c.client_id}`)).json.client_name).toBe('已改应用');
+    // At rest the secret is sealed (src/clients/secret-seal.ts); served, as in the read and the reply above, it is the one issued.
+    const [row] = await y.yihao.core.db.query<{ secret: string; metadata: string }>(
+      `SELECT metadata->>'client_secret' AS secret, metadata::text AS metadata FROM clients WHERE client_id = $1`, [c.client_id]);
+    expect(row!.secret).toMatch(/^sealed:/);
+    expect(row!.metadata).not.toContain(c.client_secret);
 
     // The token's policy still holds for updates; a refused update changes nothing and keeps the access token.
     const outside = await reg('PUT', uri, { token: rat, body: { ...current, redirect_uris: ['http://localhost:4702/callback', 'https://evil.example/cb'] } });
@@ -225,6 +230,7 @@ describe.each(STORAGES)('dynamic registration on %s storage', (storage) => {
     expect(events.map((e) => e.type)).toEqual(['client.created', 'client.updated', 'client.deleted']);
     expect(events.every((e) => e.actor === `iat:${tokenId}`)).toBe(true);
     expect(events[1]!.details.changes.client_name).toEqual({ before: '待改应用', after: '已改应用' });
+    expect(events[1]!.details.changes.client_secret).toBeUndefined(); // the same secret, sealed or not
   });
 
   it('refuses registrations outside the token’s policy with RFC 7591 errors, and audits them', async () => {

@@ -9,6 +9,8 @@ import { inject } from 'vitest';
 import { createDatabase } from '../support/servers.ts';
 import { createPostgresDb, type Db } from '../../src/store/db.ts';
 import { createClientStore } from '../../src/clients/store.ts';
+import { createSecretSealer } from '../../src/clients/secret-seal.ts';
+import { loadIdentityKeys } from '../../src/identity/keys-file.ts';
 import { createClientAdmin, type ClientAdmin } from '../../src/admin/clients.ts';
 import { checkCharacter } from '../../src/identity/id-number.ts';
 
@@ -32,7 +34,9 @@ describe('registration files and the admin API', () => {
     await mkdir(env.CLIENTS_DIR!, { recursive: true });
     expect((await cli(['migrate'], env)).code).toBe(0);
     db = createPostgresDb(env.DATABASE_URL!);
-    admin = createClientAdmin({ db, store: createClientStore(db, {}), context: { production: false, env: {} }, validate: async () => {} });
+    // The keys the CLI's processes use (the development keys file in DATA_DIR), to open the secrets they seal.
+    const { keys } = await loadIdentityKeys({ dataDir: env.DATA_DIR!, production: false });
+    admin = createClientAdmin({ db, store: createClientStore(db, {}, createSecretSealer(keys)), context: { production: false, env: {} }, validate: async () => {} });
   });
   afterAll(async () => {
     await db?.close();
