@@ -99,7 +99,7 @@ export async function createCore(config: Config, log: Logger = createLogger(conf
     }
     const audit = createAudit(db, log, redis ? { spool: { redis, key: `${config.redisKeyPrefix}audit:spool`, thread, replicas } } : {});
     closers.unshift(() => audit.close());
-    const clients = createClientStore(db, process.env, createSecretSealer(identityKeys));
+    const clients = createClientStore(db, process.env, createSecretSealer(identityKeys), log);
     if (options.startupTasks !== false) {
       const sealed = await clients.sealStoredSecrets();
       if (sealed) log.info('client secrets stored in clear are now sealed', { clients: sealed });

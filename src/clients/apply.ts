@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Audit } from '../audit/audit.ts';
 import type { ClientStore } from './store.ts';
+import type { SecretSealer } from './secret-seal.ts';
 import { auditDiff, changedFields } from './diff.ts';
 import { parseRegistration, resolveSecret, type ClientMetadata, type FieldError, type IdNumberApproval, type RegistrationContext } from './registration.ts';
 
@@ -31,9 +32,13 @@ export interface ApplyDeps {
   actor?: string;
 }
 
-// The approval is part of what a file says, so a changed approval is a changed file.
-const hashOf = (m: ClientMetadata, approval?: IdNumberApproval) =>
-  createHash('sha256').update(JSON.stringify(approval ? { ...m, id_number_approval: approval } : m)).digest('base64url');
+// The approval is part of what a file says, so a changed approval is a changed file. The secret enters as
+// its keyed fingerprint: the hash sits in the clients table, where the secret itself is sealed.
+function hashOf(secrets: SecretSealer, metadata: ClientMetadata, approval?: IdNumberApproval): string {
+  const secret = metadata.client_secret;
+  const m = typeof secret === 'string' ? { ...metadata, client_secret: secrets.fingerprint(metadata.client_id, secret) } : metadata;
+  return createHash('sha256').update(JSON.stringify(approval ? { ...m, id_number_approval: approval } : m)).digest('base64url');
+}
 
 function jsonError(file: string, err: Error): FieldError {
   return { field: '(file)', message: `${basename(file)} is not valid JSON: ${err.message}` };
@@ -97,7 +102,7 @@ export async function applyClients(dir: string, deps: ApplyDeps, options: ApplyO
     }
     const changed = [...(row.disabled ? ['disabled'] : []), ...changedFields(row.metadata, metadata)];
     if (row.source === 'api' && changed.length && !options.force) plan.push({ action: 'conflict', clientId, file, changed });
-    else if (row.source === 'api' || row.sourceHash !== hashOf(metadata, approval) || row.disabled || row.sourceFile !== file) {
+    else if (row.source === 'api' || row.sourceHash !== hashOf(deps.store.secrets, metadata, approval) || row.disabled || row.sourceFile !== file) {
       plan.push({ action: 'update', clientId, file, changed: changed.length ? changed : [approval ? 'id_number_approval' : 'source'] });
     } else plan.push({ action: 'unchanged', clientId, file });
   }
@@ -123,7 +128,7 @@ export async function applyClients(dir: string, deps: ApplyDeps, options: ApplyO
     const { metadata, file, approval } = wanted.get(step.clientId)!;
     const row = existing.get(step.clientId);
     await deps.store.save({
-      clientId: step.clientId, metadata, department: String(metadata.department ?? ''), source: 'file', sourceFile: file, sourceHash: hashOf(metadata, approval),
+      clientId: step.clientId, metadata, department: String(metadata.department ?? ''), source: 'file', sourceFile: file, sourceHash: hashOf(deps.store.secrets, metadata, approval),
     });
     await syncApproval(deps, step.clientId, metadata, approval);
     await deps.audit.record({

@@ -148,6 +148,8 @@ export function parseRegistration(input: unknown, ctx: RegistrationContext): Reg
     errors.push({ field: 'client_secret', message: `must be absent when token_endpoint_auth_method is ${r.token_endpoint_auth_method}` });
   }
   if (!isPublic && !stored) errors.push({ field: 'client_secret', message: 'is required for a confidential client' });
+  // The stored form of a sealed secret (src/clients/secret-seal.ts): a file's own secret is never taken for one.
+  if (!managed && r.client_secret?.startsWith('sealed:')) errors.push({ field: 'client_secret', message: 'must not begin with "sealed:" (the form secrets are stored in)' });
   if (secret && !stored?.startsWith('env:') && secret.length < 32) {
     errors.push({ field: 'client_secret', message: 'must be at least 32 characters (or "env:NAME" to read it from the environment)' });
   }

@@ -8,7 +8,7 @@
 // new secrets are sealed under the current key id, older ones open as long as their key id is kept.
 // The client_id and key id are authenticated with the ciphertext: a sealed secret copied onto another
 // client's row, or relabelled to another key, does not open.
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { IdentityKeys } from '../identity/protect.ts';
 import type { ClientMetadata } from './registration.ts';
 
@@ -16,6 +16,7 @@ const PREFIX = 'sealed:';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const PURPOSE = 'yihao client_secret at rest v1';
+const FINGERPRINT_PURPOSE = 'yihao client_secret fingerprint v1';
 
 export class UnsealableSecret extends Error {}
 
@@ -26,6 +27,11 @@ export interface SecretSealer {
   open(clientId: string, stored: string): string;
   sealIn(metadata: ClientMetadata): ClientMetadata;
   openIn(metadata: ClientMetadata): ClientMetadata;
+  /**
+   * A keyed digest of a secret, stable across encryption-key rotation, for noticing that it changed (the hash
+   * `clients apply` keeps of a file) without storing anything a guess could be checked against offline.
+   */
+  fingerprint(clientId: string, secret: string): string;
 }
 
 export const isSealed = (value: unknown): value is string => typeof value === 'string' && value.startsWith(PREFIX);
@@ -36,6 +42,9 @@ export function createSecretSealer(keys: IdentityKeys): SecretSealer {
   // Derived once per key id (HKDF is not cheap enough to run per request).
   const derived = new Map<string, KeyObject>([...keys.encryptionKeys].map(([kid, key]) =>
     [kid, createSecretKey(Buffer.from(hkdfSync('sha256', key.export(), Buffer.alloc(0), PURPOSE, 32)))]));
+
+  // From the blind-index key, which is not rotated: a fingerprint stays the same when encryption keys change.
+  const fingerprintKey = createSecretKey(Buffer.from(hkdfSync('sha256', keys.indexKey.export(), Buffer.alloc(0), FINGERPRINT_PURPOSE, 32)));
 
   const sealer: SecretSealer = {
     seal(clientId, secret) {
@@ -67,6 +76,9 @@ export function createSecretSealer(keys: IdentityKeys): SecretSealer {
     sealIn(metadata) {
       const secret = metadata.client_secret;
       return typeof secret === 'string' ? { ...metadata, client_secret: sealer.seal(metadata.client_id, secret) } : metadata;
+    },
+    fingerprint(clientId, secret) {
+      return createHmac('sha256', fingerprintKey).update(`${clientId}\0${secret}`).digest('base64url');
     },
     openIn(metadata) {
       const secret = metadata.client_secret;

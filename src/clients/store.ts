@@ -2,7 +2,8 @@
 // (oidc-provider asks for the client on every protocol request; see OIDC-PROVIDER-NOTES #645).
 import type { Db, Queryable } from '../store/db.ts';
 import { resolveSecret, type ClientMetadata, type IdNumberApproval } from './registration.ts';
-import type { SecretSealer } from './secret-seal.ts';
+import { UnsealableSecret, type SecretSealer } from './secret-seal.ts';
+import type { Logger } from '../log.ts';
 
 /** An approval to release id_number, as recorded (migrations/003_admin_clients.sql). */
 export interface ApprovalRecord extends IdNumberApproval { recorded_by: string; recorded_at: string }
@@ -57,9 +58,27 @@ export interface ClientStore {
   startRefresh(intervalMs: number): () => void;
 }
 
-export function createClientStore(db: Db, env: Record<string, string | undefined>, secrets: SecretSealer): ClientStore {
+export function createClientStore(db: Db, env: Record<string, string | undefined>, secrets: SecretSealer, log?: Logger): ClientStore {
   let cache = new Map<string, ClientMetadata>();
-  const serve = (m: ClientMetadata) => resolveSecret(secrets.openIn(m), env);
+  // A secret that does not open (its key id no longer configured, the row altered) takes only its own client
+  // out of service — refused like an unknown one until rotated or the key is restored — never the others.
+  const serve = (m: ClientMetadata): ClientMetadata | undefined => {
+    try {
+      return resolveSecret(secrets.openIn(m), env);
+    } catch (err) {
+      if (!(err instanceof UnsealableSecret)) throw err;
+      log?.error('client refused: its secret does not open', { client_id: m.client_id, reason: err.message });
+      return undefined;
+    }
+  };
+  const opened = (m: ClientMetadata) => {
+    try {
+      return secrets.openIn(m);
+    } catch (err) {
+      if (err instanceof UnsealableSecret) return m; // as stored: a file or a rotation then replaces it
+      throw err;
+    }
+  };
   // A change seen while a full refresh is under way wins over that refresh's older snapshot.
   let version = 0;
   const touchedAt = new Map<string, number>();
@@ -89,7 +108,11 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
     async refresh() {
       const since = version;
       const rows = await db.query<Row>('SELECT client_id, metadata FROM clients WHERE NOT disabled');
-      const next = new Map(rows.map((r) => [r.client_id, serve(r.metadata)]));
+      const next = new Map<string, ClientMetadata>();
+      for (const r of rows) {
+        const served = serve(r.metadata);
+        if (served) next.set(r.client_id, served);
+      }
       for (const [id, at] of touchedAt) {
         if (at <= since) continue;
         const current = cache.get(id);
@@ -105,7 +128,7 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
       const row = await readEnabled(clientId);
       if (!row) return undefined;
       const served = serve(row.metadata);
-      cache.set(clientId, served);
+      if (served) cache.set(clientId, served);
       return served;
     },
     cached: (clientId) => cache.get(clientId),
@@ -117,7 +140,8 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
       const mine = touch(clientId);
       const row = await readEnabled(clientId);
       if (touchedAt.get(clientId) !== mine) return; // a newer change or reload is under way
-      if (row) cache.set(clientId, serve(row.metadata));
+      const served = row && serve(row.metadata);
+      if (served) cache.set(clientId, served);
       else cache.delete(clientId);
     },
     onChange(listener) {
@@ -127,7 +151,7 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
     all: () => [...cache.values()],
     async rows() {
       return (await db.query<Row>(`SELECT client_id, metadata, department, source, source_file, source_hash, disabled,
-        deleted_at IS NOT NULL AS deleted FROM clients ORDER BY client_id`)).map((r) => toRow({ ...r, metadata: secrets.openIn(r.metadata) }));
+        deleted_at IS NOT NULL AS deleted FROM clients ORDER BY client_id`)).map((r) => toRow({ ...r, metadata: opened(r.metadata) }));
     },
     async save(row, q = db) {
       await q.query(
@@ -137,7 +161,8 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
            source_hash = $6, disabled = false, updated_at = now()`,
         [row.clientId, secrets.sealIn(row.metadata), row.department, row.source, row.sourceFile, row.sourceHash],
       );
-      cache.set(row.clientId, serve(row.metadata));
+      const served = serve(row.metadata);
+      if (served) cache.set(row.clientId, served);
       // Inside a transaction nothing is committed yet: the caller calls forget after the commit.
       if (q === db) changed(row.clientId);
     },

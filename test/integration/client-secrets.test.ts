@@ -4,6 +4,7 @@
 import { describe, it, expect, afterAll, inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { startYihao, type RunningYihao } from '../support/yihao.ts';
+import { createClientAdmin } from '../../src/admin/clients.ts';
 
 const key = () => randomBytes(32).toString('base64url');
 // One set of identity keys for both starts (a deployment's YIHAO_INDEX_KEY / YIHAO_ENCRYPTION_KEYS).
@@ -54,5 +55,19 @@ describe('client secrets at rest', () => {
     expect(second.logs.join('\n')).toContain('client secrets stored in clear are now sealed');
     expect(await authenticates(second, 'tax-legacy', LEGACY_SECRET)).toBe('invalid_grant');
     expect(await authenticates(second, 'tax-file', FILE_SECRET)).toBe('invalid_grant');
+
+    // A sealed secret that does not open (here: another client's, copied onto this row) takes only its own
+    // client out of service, said in the log; the others go on, and a rotation gives it a secret again.
+    await second.yihao.core.db.query(`UPDATE clients SET metadata = jsonb_set(metadata, '{client_secret}', (SELECT metadata->'client_secret' FROM clients WHERE client_id = 'tax-file'))
+      WHERE client_id = 'tax-legacy'`);
+    await second.yihao.core.clients.refresh();
+    expect(await authenticates(second, 'tax-legacy', LEGACY_SECRET)).toBe('invalid_client');
+    expect(await authenticates(second, 'tax-legacy', FILE_SECRET)).toBe('invalid_client');
+    expect(await authenticates(second, 'tax-file', FILE_SECRET)).toBe('invalid_grant');
+    expect(second.logs.join('\n')).toMatch(/client refused: its secret does not open.*tax-legacy.*sealed for another client/);
+    const admin = createClientAdmin({ db: second.yihao.core.db, store: second.yihao.core.clients, context: { production: false, env: {} }, validate: async () => {} });
+    const rotated = await admin.rotateSecret('tax-legacy', 3600, { admin: { kind: 'client', clientId: 'automation' } });
+    expect(rotated.previous_secret_expires_at).toBeNull(); // no grace for a secret that authenticates nobody
+    expect(await authenticates(second, 'tax-legacy', rotated.client_secret)).toBe('invalid_grant');
   });
 });

@@ -54,6 +54,12 @@ describe('client registration files', () => {
     expect(parseRegistration({ ...publicClient, token_endpoint_auth_method: 'none' }, prod).ok).toBe(true);
   });
 
+  it('never takes a file\'s secret for a sealed one (the form secrets are stored in)', () => {
+    const r = parseRegistration({ ...valid, client_secret: `sealed:k1.${'x'.repeat(40)}` }, prod);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors).toEqual([{ field: 'client_secret', message: 'must not begin with "sealed:" (the form secrets are stored in)' }]);
+  });
+
   it('requires offline_access for refresh tokens', () => {
     expect(fieldsOf(parseRegistration({ ...valid, grant_types: ['authorization_code', 'refresh_token'] }, prod))).toEqual(['allowed_scopes']);
   });

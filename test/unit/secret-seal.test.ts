@@ -48,6 +48,19 @@ describe('client secrets sealed at rest', () => {
     expect(sealer.openIn(metadata)).toEqual({ client_id: 'tax', client_secret: SECRET, client_name: '电子税务局' });
   });
 
+  it('fingerprints a secret with a key of its own: stable across encryption-key rotation, different for another client or secret', () => {
+    const before = sealerWith(`k1:${K1}`);
+    const after = sealerWith(`k2:${K2},k1:${K1}`);
+    const print = before.fingerprint('tax', SECRET);
+    expect(after.fingerprint('tax', SECRET)).toBe(print);
+    expect(print).toMatch(/^[\w-]{43}$/);
+    expect(print).not.toContain(SECRET);
+    expect(before.fingerprint('housing', SECRET)).not.toBe(print);
+    expect(before.fingerprint('tax', `${SECRET}x`)).not.toBe(print);
+    // Without the keys it cannot be recomputed: another deployment's index key gives another fingerprint.
+    expect(createSecretSealer(parseIdentityKeys({ indexKey: key(), encryptionKeys: `k1:${K1}` })).fingerprint('tax', SECRET)).not.toBe(print);
+  });
+
   it('follows the identity keys: new secrets under the current key id, older ones open while their key is kept', () => {
     const before = sealerWith(`k1:${K1}`).seal('tax', SECRET);
     const rotated = sealerWith(`k2:${K2},k1:${K1}`);
