@@ -91,7 +91,17 @@ describe('back-channel logout outside a request (Client#backchannelLogout)', () 
   });
 
   it('fails loudly if the library stops offering the method', async () => {
-    const fake = { Client: { find: async () => ({ clientId: 'x', backchannelLogoutUri: 'https://x.example/bc' }) } } as unknown as Provider;
-    await expect(sendBackchannelLogout(fake, 'x', 'a', 's')).rejects.toBeInstanceOf(BackchannelUnavailable);
+    // A future oidc-provider without Client#backchannelLogout: the real provider and app, the method taken away.
+    let owner = provider.Client.prototype as object | null;
+    while (owner && !Object.hasOwn(owner, 'backchannelLogout')) owner = Object.getPrototypeOf(owner) as object | null;
+    expect(owner).not.toBeNull();
+    const method = Object.getOwnPropertyDescriptor(owner!, 'backchannelLogout')!;
+    delete (owner as { backchannelLogout?: unknown }).backchannelLogout;
+    try {
+      await expect(sendBackchannelLogout(provider, 'broken-app', 'account-3', 'sid-3')).rejects.toBeInstanceOf(BackchannelUnavailable);
+    } finally {
+      Object.defineProperty(owner!, 'backchannelLogout', method);
+    }
+    expect((await sendBackchannelLogout(provider, 'broken-app', 'account-3', 'sid-3')).outcome).toBe('failed'); // offered again
   });
 });
