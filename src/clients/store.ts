@@ -71,6 +71,10 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
       return undefined;
     }
   };
+  // Such a client is not read again, nor logged again, on every request naming it (anyone can send its
+  // client_id): for a minute, or until a change to it, or the next full refresh.
+  const refused = new Map<string, number>();
+  const REFUSED_MS = 60_000;
   const opened = (m: ClientMetadata) => {
     try {
       return secrets.openIn(m);
@@ -109,9 +113,11 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
       const since = version;
       const rows = await db.query<Row>('SELECT client_id, metadata FROM clients WHERE NOT disabled');
       const next = new Map<string, ClientMetadata>();
+      refused.clear();
       for (const r of rows) {
         const served = serve(r.metadata);
         if (served) next.set(r.client_id, served);
+        else refused.set(r.client_id, Date.now() + REFUSED_MS);
       }
       for (const [id, at] of touchedAt) {
         if (at <= since) continue;
@@ -124,20 +130,24 @@ export function createClientStore(db: Db, env: Record<string, string | undefined
     async find(clientId) {
       const hit = cache.get(clientId);
       if (hit) return hit;
+      if ((refused.get(clientId) ?? 0) > Date.now()) return undefined;
       // Registered by another process since our last refresh.
       const row = await readEnabled(clientId);
       if (!row) return undefined;
       const served = serve(row.metadata);
       if (served) cache.set(clientId, served);
+      else refused.set(clientId, Date.now() + REFUSED_MS);
       return served;
     },
     cached: (clientId) => cache.get(clientId),
     forget: (clientId) => {
       cache.delete(clientId);
+      refused.delete(clientId);
       changed(clientId);
     },
     async reload(clientId) {
       const mine = touch(clientId);
+      refused.delete(clientId);
       const row = await readEnabled(clientId);
       if (touchedAt.get(clientId) !== mine) return; // a newer change or reload is under way
       const served = row && serve(row.metadata);

@@ -65,6 +65,9 @@ describe('client secrets at rest', () => {
     expect(await authenticates(second, 'tax-legacy', FILE_SECRET)).toBe('invalid_client');
     expect(await authenticates(second, 'tax-file', FILE_SECRET)).toBe('invalid_grant');
     expect(second.logs.join('\n')).toMatch(/client refused: its secret does not open.*tax-legacy.*sealed for another client/);
+    // Said once, not on every request naming the client (anyone can send its client_id).
+    for (let i = 0; i < 3; i++) expect(await authenticates(second, 'tax-legacy', LEGACY_SECRET)).toBe('invalid_client');
+    expect(second.logs.filter((l) => l.includes('client refused: its secret does not open'))).toHaveLength(1);
     const admin = createClientAdmin({ db: second.yihao.core.db, store: second.yihao.core.clients, context: { production: false, env: {} }, validate: async () => {} });
     const rotated = await admin.rotateSecret('tax-legacy', 3600, { admin: { kind: 'client', clientId: 'automation' } });
     expect(rotated.previous_secret_expires_at).toBeNull(); // no grace for a secret that authenticates nobody
