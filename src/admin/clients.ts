@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { Db, Queryable } from '../store/db.ts';
 import type { ClientStore } from '../clients/store.ts';
 import { parseRegistration, resolveSecret, type ClientMetadata, type RegistrationContext } from '../clients/registration.ts';
-import { UnsealableSecret } from '../clients/secret-seal.ts';
+import { secretValue } from '../clients/secret-seal.ts';
 import { auditDiff } from '../clients/diff.ts';
 import { sha256 } from '../clients/secret-grace.ts';
 import type { AuditEvent } from '../audit/audit.ts';
@@ -74,14 +74,6 @@ export function mergePatch(target: Record<string, unknown>, patch: Record<string
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function createClientAdmin(deps: ClientAdminDeps) {
-  const openable = (clientId: string, held: string) => {
-    try {
-      return deps.store.secrets.open(clientId, held);
-    } catch (err) {
-      if (err instanceof UnsealableSecret) return undefined;
-      throw err;
-    }
-  };
   const { db, store } = deps;
 
   const event = (a: Acting, e: Omit<AuditEvent, 'actor' | 'outcome' | 'ip' | 'userAgent' | 'requestId'>): AuditEvent => ({
@@ -215,7 +207,7 @@ export function createClientAdmin(deps: ClientAdminDeps) {
         const held = row.metadata.client_secret;
         if (typeof held !== 'string') throw new InvalidRequest(`client ${clientId} has no secret to rotate (token_endpoint_auth_method ${String(row.metadata.token_endpoint_auth_method)})`);
         // A secret that no longer opens (its key id gone) is replaced all the same, with no grace: it authenticates nobody.
-        const old = held.startsWith('env:') ? deps.context.env[held.slice(4)] : openable(clientId, held);
+        const old = secretValue(store.secrets, deps.context.env, clientId, held);
         const secret = generateSecret();
         const metadata = { ...row.metadata, client_secret: secret };
         await q.updateMetadata(tx, store.secrets.sealIn(metadata), { rotated: true });

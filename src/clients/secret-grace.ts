@@ -6,22 +6,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type Provider from 'oidc-provider';
 import type { Queryable } from '../store/db.ts';
 import type { ClientStore } from './store.ts';
+import { secretValue } from './secret-seal.ts';
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 
 const sameSecret = (a: string, b: string) => timingSafeEqual(Buffer.from(sha256(a)), Buffer.from(sha256(b)));
 
 export function acceptRotatedSecrets(provider: Provider, db: Queryable, store: ClientStore, env: Record<string, string | undefined>) {
-  // The registration's secret as stored: an environment reference, sealed (src/clients/secret-seal.ts), or absent.
-  const openCurrent = (clientId: string, stored: string | null) => {
-    if (!stored) return undefined;
-    if (stored.startsWith('env:')) return env[stored.slice(4)];
-    try {
-      return store.secrets.open(clientId, stored);
-    } catch {
-      return undefined; // unopenable: no match (serving the client fails loudly elsewhere)
-    }
-  };
   const proto = provider.Client.prototype;
   const compare = proto.compareClientSecret;
   proto.compareClientSecret = async function compareClientSecret(actual: string) {
@@ -31,7 +22,7 @@ export function acceptRotatedSecrets(provider: Provider, db: Queryable, store: C
       `SELECT (SELECT metadata->>'client_secret' FROM clients WHERE client_id = $1 AND NOT disabled) AS current,
               EXISTS (SELECT 1 FROM client_previous_secrets WHERE client_id = $1 AND secret_sha256 = $2 AND expires_at > now()) AS previous`,
       [this.clientId, sha256(actual)]);
-    const current = openCurrent(this.clientId, row?.current ?? null);
+    const current = row?.current ? secretValue(store.secrets, env, this.clientId, row.current) : undefined;
     if (current && sameSecret(current, actual)) {
       store.forget(this.clientId); // rotated elsewhere: serve the new registration from now on
       return true;

@@ -87,3 +87,18 @@ export function createSecretSealer(keys: IdentityKeys): SecretSealer {
   };
   return sealer;
 }
+
+/**
+ * The secret a client authenticates with, from the form it is stored in: an "env:NAME" reference read from
+ * `env`, a sealed value opened, a clear one (written before sealing existed) as is. Undefined when a sealed
+ * value does not open: such a secret authenticates nobody.
+ */
+export function secretValue(sealer: SecretSealer, env: Record<string, string | undefined>, clientId: string, stored: string): string | undefined {
+  if (stored.startsWith('env:')) return env[stored.slice(4)];
+  try {
+    return sealer.open(clientId, stored);
+  } catch (err) {
+    if (err instanceof UnsealableSecret) return undefined;
+    throw err;
+  }
+}

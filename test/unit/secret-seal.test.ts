@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { parseIdentityKeys } from '../../src/identity/protect.ts';
-import { createSecretSealer, isSealed, UnsealableSecret } from '../../src/clients/secret-seal.ts';
+import { createSecretSealer, isSealed, secretValue, UnsealableSecret } from '../../src/clients/secret-seal.ts';
 
 const key = () => randomBytes(32).toString('base64url');
 const INDEX = key();
@@ -59,6 +59,16 @@ describe('client secrets sealed at rest', () => {
     expect(before.fingerprint('tax', `${SECRET}x`)).not.toBe(print);
     // Without the keys it cannot be recomputed: another deployment's index key gives another fingerprint.
     expect(createSecretSealer(parseIdentityKeys({ indexKey: key(), encryptionKeys: `k1:${K1}` })).fingerprint('tax', SECRET)).not.toBe(print);
+  });
+
+  it('reads the secret a client authenticates with from any stored form, and none from one that does not open', () => {
+    const sealer = sealerWith(`k1:${K1}`);
+    const env = { TAX_CLIENT_SECRET: SECRET };
+    expect(secretValue(sealer, env, 'tax', 'env:TAX_CLIENT_SECRET')).toBe(SECRET);
+    expect(secretValue(sealer, env, 'tax', 'env:UNSET')).toBeUndefined();
+    expect(secretValue(sealer, env, 'tax', sealer.seal('tax', SECRET))).toBe(SECRET);
+    expect(secretValue(sealer, env, 'tax', SECRET)).toBe(SECRET); // clear, from before sealing
+    expect(secretValue(sealer, env, 'housing', sealer.seal('tax', SECRET))).toBeUndefined();
   });
 
   it('follows the identity keys: new secrets under the current key id, older ones open while their key is kept', () => {
