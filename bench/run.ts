@@ -22,6 +22,7 @@ import { startLoadGenerator, type LoadGenerator } from './load-client.ts';
 import { SCENARIOS, type ScenarioName } from './load-protocol.ts';
 import { redisProbe, pgProbe, auditDrainHold, diffCalls, redisBytesPerSession, roundTripCounter, grantIndexHealth, type GrantIndexHealth, type RedisProbe, type PgProbe, type AuditDrainHold, type SessionMemory } from './probes.ts';
 import { timeArgon2, timeArgon2AllCores, argon2Ceiling } from './argon2-ceiling.ts';
+import { sizeHashThreadPool } from '../src/accounts/hash-threads.ts';
 import { cleanupAll, onCleanup } from './cleanup.ts';
 import {
   ceilingLabelFor,
@@ -29,6 +30,7 @@ import {
   SCENARIO_LABEL, type Row,
 } from './report.ts';
 import { checkTargets, targetsSummary } from './targets.ts';
+import { measureMixedLoad, mixedLoadTable, type MixedLoad } from './mixed-load.ts';
 import { runSoak, soakTable, trendSummary, SOAK_ACCESS_TOKEN_TTL } from './soak.ts';
 import { summarizeProfiles, profilesIn, perFlowComparison, hottestFunctions, type ProfileSummary, type ProfileWindow } from './profile-summary.ts';
 
@@ -40,6 +42,11 @@ function usage(problem: string): never {
   process.stderr.write(`bench: ${problem}\n${USAGE}\n`);
   process.exit(2);
 }
+
+// The all-cores argon2 rate is measured here, in the runner, on a thread pool sized as yihao sizes its
+// own (src/accounts/hash-threads.ts), not libuv's default of 4 threads: on 2 cores, two hashes at once on
+// a pool of 4 ran 10-15 % slower. Nothing has queued pool work yet, so the size still applies.
+sizeHashThreadPool();
 
 let parsed;
 try {
@@ -346,6 +353,21 @@ async function bench(): Promise<void> {
     for (const c of concurrenciesFor(scenario)) rows.push(...await measureRows(here, servers, loadgen, probes, scenario, c, warmed, roundTrips));
   }
 
+  // Connects while password logins run: what hashing costs the people already signed in.
+  let mixedLoad: { label: string; result: MixedLoad } | undefined;
+  const mixedTarget = servers.find((m) => m.kind === 'yihao');
+  if (!quick && mixedTarget && scenarios.includes('connect') && scenarios.includes('password-login')) {
+    const concurrency = Math.min(8, maxConcurrency);
+    progress(`${mixedTarget.label}: connect flows alone and while password logins run (c=${concurrency} each)…`);
+    mixedLoad = {
+      label: mixedTarget.label,
+      result: await measureMixedLoad({
+        connects: loadgen, target: { name: mixedTarget.label, issuer: mixedTarget.child.info.issuer }, citizens: maxConcurrency,
+        concurrency, sliceMs: 4000, rounds: 2,
+      }),
+    };
+  }
+
   // Cluster mode: the same connect rows against yihao with WORKERS, on a database of its own.
   const notes: string[] = [];
   if (workers !== undefined && storage.databaseUrl && scenarios.includes('connect')) {
@@ -427,7 +449,7 @@ async function bench(): Promise<void> {
     kind: 'bench', startedAt: runId, finishedAt: new Date().toISOString(),
     options: { quick, durationS, setups, scenarios, ceilingRedisOptions, holdAuditDrain, concurrencies: Object.fromEntries(scenarios.map((s) => [s, concurrenciesFor(s)])), workers, memorySessions, profile: args.profile },
     machine: { cores, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, busyBeforeStart },
-    argon2, servers: serverInfo, sessionMemory, grantIndexes, rows: ordered, targets: [...verdicts, ...clusterVerdicts], notes, profiles,
+    argon2, servers: serverInfo, sessionMemory, grantIndexes, rows: ordered, mixedLoad, targets: [...verdicts, ...clusterVerdicts], notes, profiles,
     profileWindows: profileRoot ? Object.fromEntries(profileWindows) : undefined,
   };
   const file = await writeReport(runId, report);
@@ -450,6 +472,7 @@ async function bench(): Promise<void> {
     redisCommandsSummary(ordered),
     '',
     argon2Summary(argon2, ordered),
+    ...(mixedLoad ? ['', mixedLoadTable(mixedLoad.label, mixedLoad.result)] : []),
     ...(Object.keys(sessionMemory).length ? ['', memoryTable(sessionMemory)] : []),
     ...(Object.keys(grantIndexes).length ? ['', grantIndexSummary(grantIndexes)] : []),
     '',

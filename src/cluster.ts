@@ -11,6 +11,7 @@ import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import type { Yihao } from './app.ts';
 import type { PlanStep } from './clients/apply.ts';
+import { HASH_SLOTS_VARIABLE, hashSlotsFor } from './accounts/hash-threads.ts';
 
 /** In-flight requests get this long to finish at shutdown; then their connections are closed. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -173,8 +174,10 @@ async function servePrimary(config: Config, log: Logger, count: number): Promise
   let stopping = false;
   let started = false;
 
+  // The workers share the cores: each hashes passwords on its share of them (src/accounts/hash-threads.ts).
+  const workerEnv = { [HASH_SLOTS_VARIABLE]: String(hashSlotsFor(count)) };
   const fork = () => {
-    const worker = cluster.fork();
+    const worker = cluster.fork(workerEnv);
     worker.once('listening', () => {
       if (started) log.info('worker restarted', { worker: worker.id, pid: worker.process.pid });
     });

@@ -10,6 +10,7 @@
 import { createHash, pbkdf2, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { bcryptHash } from './bcrypt-worker.ts';
+import { inHashSlot } from './hash-threads.ts';
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -52,7 +53,7 @@ const SCHEMES: Scheme[] = [
     pattern: new RegExp(`^pbkdf2_sha256\\$(\\d{1,9})\\$${SALT}\\$([A-Za-z0-9+/]{43}=)$`),
     problem: (m) => (Number(m[1]) < 1 || Number(m[1]) > MAX_PBKDF2_ITERATIONS ? `PBKDF2 iterations must be 1–${MAX_PBKDF2_ITERATIONS}` : undefined),
     // On libuv's thread pool, like argon2: never on the event loop.
-    derive: async (m, password) => [await pbkdf2Async(password, Buffer.from(m[2]!, 'utf8'), Number(m[1]), 32, 'sha256'), Buffer.from(m[3]!, 'base64')],
+    derive: async (m, password) => [await inHashSlot(() => pbkdf2Async(password, Buffer.from(m[2]!, 'utf8'), Number(m[1]), 32, 'sha256')), Buffer.from(m[3]!, 'base64')],
   },
   saltedDigest('sm3'),
   saltedDigest('sha256'),

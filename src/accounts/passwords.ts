@@ -1,6 +1,7 @@
 // argon2id (RFC 9106) with OWASP's minimum parameters by default. Hashing runs on libuv's thread pool,
-// never on the event loop; the pool is sized to the cores at start (see main.ts).
+// never on the event loop, one hash per core at once (hash-threads.ts).
 import argon2 from 'argon2';
+import { inHashSlot, lowerPoolPriority } from './hash-threads.ts';
 import { isLegacyHash, verifyLegacyHash } from './legacy-hash.ts';
 
 export interface PasswordParams { memoryCost: number; timeCost: number; parallelism: number }
@@ -19,10 +20,11 @@ export async function createPasswords(params: PasswordParams): Promise<Passwords
   const options = { type: argon2.argon2id as 2, ...params };
   // Verifying against this when the account does not exist makes an unknown number cost
   // the same time as a wrong password (no account enumeration by timing).
-  const dummyHash = await argon2.hash('yihao-dummy-password', options);
-  const argon2Verify = (hash: string, password: string) => argon2.verify(hash, password).catch(() => false);
+  const dummyHash = await inHashSlot(() => argon2.hash('yihao-dummy-password', options));
+  lowerPoolPriority(); // the pool's threads exist now
+  const argon2Verify = (hash: string, password: string) => inHashSlot(() => argon2.verify(hash, password)).catch(() => false);
   return {
-    hash: (password) => argon2.hash(password, options),
+    hash: (password) => inHashSlot(() => argon2.hash(password, options)),
     async verify(hash, password) {
       // A hash imported from a legacy system is checked by its own scheme, alongside one argon2
       // verification so that a fast one (salted SHA-256) still costs what an unknown number costs.

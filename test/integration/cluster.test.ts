@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, availableParallelism, getPriority } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createDatabase } from '../support/servers.ts';
@@ -15,6 +15,7 @@ import { freePort } from '../support/yihao.ts';
 import { Browser } from '../support/browser.ts';
 import { discover, authorizationRequest, finish, submitLogin, oidc, type RpClient } from '../support/relying-party.ts';
 import { RestartBudget } from '../../src/cluster.ts';
+import { POOL_NICE } from '../../src/accounts/hash-threads.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -156,6 +157,17 @@ describe('cluster mode: yihao start --workers 2 on PostgreSQL + Redis', () => {
     expect(stdout.match(/Demo citizen/g)).toHaveLength(1);
     // Client files were applied once, by the primary.
     expect(logs.filter((l) => l.msg === 'client').map((l) => l.clientId).sort()).toEqual(['pension', 'tax']);
+  });
+
+  it('divides password hashing among the workers, whose thread pools run below their event loops', () => {
+    for (const pid of workerPids()) {
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      expect(env).toContain(`YIHAO_HASH_SLOTS=${Math.ceil(availableParallelism() / 2)}`);
+      const pool = readdirSync(`/proc/${pid}/task`).filter((t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim() === 'libuv-worker');
+      expect(pool.length).toBeGreaterThan(0);
+      for (const tid of pool) expect(getPriority(Number(tid))).toBe(POOL_NICE);
+      expect(getPriority(pid)).toBe(0);
+    }
   });
 
   it('hands fresh connections to both workers', async () => {
