@@ -78,6 +78,34 @@ describe.each(backends)('counters on %s', (_name, open) => {
     expect(await c.get(k)).toBe(0);
   });
 
+  it.concurrent('counts a hit only while the other counter is below its limit, and leaves that one alone', async () => {
+    const [k, gate] = [randomUUID(), randomUUID()];
+    const unless = { key: gate, atLeast: 2 };
+    expect(await c.hitUnless(k, 60, 100, unless)).toBe(1); // no gate counter yet: 0
+    await c.hit(gate, 60, 100);
+    expect(await c.hitUnless(k, 60, 100, unless)).toBe(2);
+    await c.hit(gate, 60, 100); // the gate reaches its limit
+    expect(await c.hitUnless(k, 60, 100, unless)).toBeUndefined();
+    expect(await c.hitUnless(k, 60, 100, unless)).toBeUndefined();
+    expect([await c.get(k), await c.get(gate)]).toEqual([2, 2]);
+    await c.reset(gate);
+    expect(await c.hitUnless(k, 60, 100, unless)).toBe(3);
+  });
+
+  it.concurrent('counts again once the other counter\'s window is over', async () => {
+    const [k, gate] = [randomUUID(), randomUUID()];
+    await c.hit(gate, 1, 100);
+    expect(await c.hitUnless(k, 60, 100, { key: gate, atLeast: 1 })).toBeUndefined();
+    await sleep(1200);
+    expect(await c.hitUnless(k, 60, 100, { key: gate, atLeast: 1 })).toBe(1);
+  });
+
+  it.concurrent('gives 50 parallel gated hits the counts 1..50 exactly once', async () => {
+    const [k, gate] = [randomUUID(), randomUUID()];
+    const counts = await Promise.all(Array.from({ length: 50 }, () => c.hitUnless(k, 60, 1000, { key: gate, atLeast: 1 })));
+    expect(counts.sort((x, y) => x! - y!)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
   it.concurrent('gives 50 parallel hits the counts 1..50 exactly once', async () => {
     const k = randomUUID();
     const counts = await Promise.all(Array.from({ length: 50 }, () => c.hit(k, 60, 1000)));

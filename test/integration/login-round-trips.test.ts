@@ -1,6 +1,7 @@
 // What a password login asks of Redis (commands it sends, not those its scripts run) for its interaction (the login page, the form post, the return to the
 // authorization endpoint), watched with MONITOR: each step reads the interaction once; the form post saves the
-// result on the interaction it already read (no second read, as provider.interactionResult would make).
+// result on the interaction it already read (no second read, as provider.interactionResult would make); and
+// the throttle's check of the client IP and its count against the number are one script.
 import { describe, it, expect, beforeAll, afterAll, inject, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import { startYihao, createCitizen, type RunningYihao } from '../support/yihao.ts';
@@ -22,11 +23,16 @@ describe('a password login and Redis', () => {
   });
   afterAll(async () => { await y?.stop(); });
 
-  it('reads the interaction once per step and asks for the new-password proof beside it', async () => {
+  it('reads the interaction once per step, asks for the new-password proof beside it, and checks the throttle in one script', async () => {
     const prefix = y.env.REDIS_KEY_PREFIX!;
     const monitor = await new Redis(inject('redisUrl')).monitor();
     const commands: string[][] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => { if (source !== 'lua' && args.some((a) => a.startsWith(`${prefix}oidc:Interaction:`) || a.startsWith(`${prefix}oidc:PasswordChange:`))) commands.push(args); });
+    const throttle: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === 'lua') return;
+      if (args.some((a) => a.startsWith(`${prefix}oidc:Interaction:`) || a.startsWith(`${prefix}oidc:PasswordChange:`))) commands.push(args);
+      if (args.some((a) => a.startsWith(`${prefix}cnt:login:`))) throttle.push(args);
+    });
     try {
       const config = await discover(y.issuer, APP);
       const req = await authorizationRequest(config, APP, 'openid');
@@ -38,7 +44,10 @@ describe('a password login and Redis', () => {
     } finally {
       monitor.disconnect();
     }
-    const named = commands.map((c) => `${c[0]!.toLowerCase().replace(/^eval(sha)?$/, 'script')} ${c.find((a) => a.startsWith(prefix))!.slice(prefix.length).replace(/:[\w-]+$/, '')}`);
+    // A command by what it is and the kinds of key it names (ids, numbers' indexes and IPs left out).
+    const name = (c: string[], keys = c.filter((a) => a.startsWith(prefix)).slice(0, 1)) =>
+      [c[0]!.toLowerCase().replace(/^eval(sha)?$/, 'script'), ...keys.map((key) => key.slice(prefix.length).replace(/^((?:oidc|cnt:login):\w+).*$/, '$1'))].join(' ');
+    const named = commands.map((c) => name(c));
     expect(named).toEqual([
       'set oidc:Interaction', // GET /auth: the interaction is created
       'get oidc:PasswordChange', // the login page: whether a new password is pending, asked at once with…
@@ -48,5 +57,8 @@ describe('a password login and Redis', () => {
       'get oidc:Interaction', // back at the authorization endpoint
       'script oidc:Interaction', // consumed (EVAL the first time, EVALSHA after)
     ]);
+    // The throttle: one script counts the attempt against the number unless the client's IP is throttled
+    // (src/store/counters.ts hitUnless), and the right password clears the number's failures.
+    expect(throttle.map((c) => name(c, c.filter((a) => a.startsWith(`${prefix}cnt:`))))).toEqual(['script cnt:login:number cnt:login:ip', 'del cnt:login:number']);
   });
 });
